@@ -1,0 +1,193 @@
+//! Decoding to an oriented sRGB [`Bitmap`], with shrink-on-load for JPEG.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageError};
+use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
+
+use crate::bitmap::{Bitmap, Channels};
+use crate::color;
+use crate::error::{EngineError, Result};
+use crate::format::ImageFormat;
+use crate::limits::Limits;
+use crate::orient;
+use crate::probe::Header;
+
+/// Rejects inputs whose header exceeds the limits, before any pixel buffer exists.
+pub(crate) fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Result<()> {
+    if bytes.len() > limits.max_input_bytes {
+        return Err(EngineError::TooLarge(format!(
+            "input is {} bytes; the limit is {}",
+            bytes.len(),
+            limits.max_input_bytes
+        )));
+    }
+    let info = &header.info;
+    if info.pixels() > limits.max_source_pixels {
+        return Err(EngineError::TooLarge(format!(
+            "image is {}x{} ({:.1} MP); the limit is {:.1} MP",
+            info.width,
+            info.height,
+            info.pixels() as f64 / 1e6,
+            limits.max_source_pixels as f64 / 1e6
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes `bytes` (whose header is `header`) into an oriented sRGB bitmap. `min_size`, in
+/// oriented pixels, is the smallest size the rest of the pipeline needs; JPEGs are decoded with
+/// DCT scaling down to no less than twice that, so the final resize still has 2x oversampling.
+pub(crate) fn decode(
+    bytes: &[u8],
+    header: &Header,
+    min_size: Option<(u32, u32)>,
+    limits: &Limits,
+) -> Result<Bitmap> {
+    check_limits(bytes, header, limits)?;
+    let (bitmap, icc) = match header.info.format {
+        ImageFormat::Jpeg => {
+            // The scale is chosen in stored orientation.
+            let min_stored = min_size.map(|(w, h)| {
+                if header.info.orientation >= 5 {
+                    (h, w)
+                } else {
+                    (w, h)
+                }
+            });
+            let scale = jpeg_scale(header.info.width, header.info.height, min_stored);
+            (decode_jpeg(bytes, header, scale, limits)?, None)
+        }
+        ImageFormat::Png => {
+            let decoder =
+                image::codecs::png::PngDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::Gif => {
+            let decoder =
+                image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::WebP => {
+            let decoder =
+                image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::Avif => {
+            return Err(EngineError::Unsupported(
+                "AVIF input cannot be decoded by this build (AVIF output is supported); \
+                 upload a JPEG, PNG, WebP or GIF original"
+                    .into(),
+            ))
+        }
+    };
+    let bitmap = match icc {
+        Some(profile) => color::to_srgb(bitmap, &profile)?,
+        None => bitmap,
+    };
+    Ok(orient::apply(bitmap, header.info.orientation))
+}
+
+/// The DCT scaling factors with fast paths in libjpeg-turbo, smallest first.
+const JPEG_SCALES: [ScalingFactor; 3] = [
+    ScalingFactor::ONE_EIGHTH,
+    ScalingFactor::ONE_QUARTER,
+    ScalingFactor::ONE_HALF,
+];
+
+/// Picks the smallest DCT scale that leaves at least 2x `min_size` in both directions.
+pub(crate) fn jpeg_scale(width: u32, height: u32, min_size: Option<(u32, u32)>) -> ScalingFactor {
+    let Some((min_w, min_h)) = min_size else {
+        return ScalingFactor::ONE;
+    };
+    JPEG_SCALES
+        .into_iter()
+        .find(|s| {
+            s.scale(width as usize) >= 2 * min_w as usize
+                && s.scale(height as usize) >= 2 * min_h as usize
+        })
+        .unwrap_or(ScalingFactor::ONE)
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    header: &Header,
+    scale: ScalingFactor,
+    limits: &Limits,
+) -> Result<Bitmap> {
+    let tj = |e: turbojpeg::Error| EngineError::corrupt(format!("JPEG: {e}"));
+    let mut decompressor = Decompressor::new().map_err(tj)?;
+    decompressor
+        .set_scan_limit(limits.max_jpeg_scans)
+        .map_err(tj)?;
+    let jpeg = decompressor.read_header(bytes).map_err(tj)?;
+    // libjpeg-turbo and our own header scan must agree on the size the limits were checked on.
+    if jpeg.width != header.info.width as usize || jpeg.height != header.info.height as usize {
+        return Err(EngineError::corrupt("JPEG frame headers disagree"));
+    }
+    decompressor.set_scaling_factor(scale).map_err(tj)?;
+    let scaled = jpeg.scaled(scale);
+    let cmyk = matches!(jpeg.colorspace, Colorspace::CMYK | Colorspace::YCCK);
+    let format = if cmyk {
+        PixelFormat::CMYK
+    } else {
+        PixelFormat::RGB
+    };
+    let pitch = scaled.width * format.size();
+    let mut pixels = vec![0u8; pitch * scaled.height];
+    decompressor
+        .decompress(
+            bytes,
+            turbojpeg::Image {
+                pixels: pixels.as_mut_slice(),
+                width: scaled.width,
+                pitch,
+                height: scaled.height,
+                format,
+            },
+        )
+        .map_err(tj)?;
+    let (w, h) = (scaled.width as u32, scaled.height as u32);
+    if cmyk {
+        if header.adobe {
+            // Adobe applications store CMYK inverted (0 = full ink); normalise to 255 = full ink.
+            pixels.iter_mut().for_each(|v| *v = 255 - *v);
+        }
+        return color::cmyk_to_srgb(w, h, &pixels, header.icc_profile.as_deref());
+    }
+    let bitmap = Bitmap::new(w, h, Channels::Rgb, pixels)?;
+    match &header.icc_profile {
+        Some(profile) => color::to_srgb(bitmap, profile),
+        None => Ok(bitmap),
+    }
+}
+
+/// Decodes with an `image` crate decoder, bounded by `limits`; returns the bitmap and the
+/// embedded ICC profile, if any.
+fn decode_with_image(
+    mut decoder: impl ImageDecoder,
+    limits: &Limits,
+) -> Result<(Bitmap, Option<Vec<u8>>)> {
+    let mut image_limits = image::Limits::default();
+    // 16-bit RGBA is the widest layout any decoder produces: 8 bytes per pixel, plus slack
+    // for the decoder's own line buffers.
+    image_limits.max_alloc = Some(limits.max_source_pixels.saturating_mul(8) + (16 << 20));
+    decoder.set_limits(image_limits).map_err(image_error)?;
+    let icc = decoder.icc_profile().ok().flatten();
+    let image = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    let (w, h) = (image.width(), image.height());
+    let bitmap = if image.color().has_alpha() {
+        Bitmap::new(w, h, Channels::Rgba, image.into_rgba8().into_raw())?
+    } else {
+        Bitmap::new(w, h, Channels::Rgb, image.into_rgb8().into_raw())?
+    };
+    Ok((bitmap, icc))
+}
+
+pub(crate) fn image_error(err: ImageError) -> EngineError {
+    match err {
+        ImageError::Limits(e) => EngineError::TooLarge(e.to_string()),
+        ImageError::Unsupported(e) => EngineError::Unsupported(e.to_string()),
+        other => EngineError::corrupt(other),
+    }
+}

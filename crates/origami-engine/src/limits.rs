@@ -1,0 +1,36 @@
+//! Resource limits applied before any pixel buffer is allocated.
+
+/// Bounds on what the engine will decode and produce. Checked from image headers, before any
+/// pixel buffer is allocated, so a decompression bomb costs a header parse and nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest source image accepted, in pixels (width x height as stored). Default 50 MP.
+    pub max_source_pixels: u64,
+    /// Largest output width or height in pixels. Default 4096.
+    pub max_output_side: u32,
+    /// Largest AVIF output, in pixels; AVIF encoding is slow, so big AVIFs are refused rather
+    /// than allowed to tie up a worker. Default 2 MP (e.g. 1920 x 1080).
+    pub max_avif_pixels: u64,
+    /// GIF frames examined when looking for the first frame's data. Default 16.
+    pub max_gif_frames: u32,
+    /// Largest input accepted, in bytes. Default 64 MiB.
+    pub max_input_bytes: usize,
+    /// Progressive JPEG scans allowed (guards against scan-count bombs). Default 64.
+    pub max_jpeg_scans: u32,
+    /// AVIF encoder speed, 1 (slow, small) ..= 10 (fast). Default 9.
+    pub avif_speed: u8,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_source_pixels: 50_000_000,
+            max_output_side: 4096,
+            max_avif_pixels: 2_100_000,
+            max_gif_frames: 16,
+            max_input_bytes: 64 << 20,
+            max_jpeg_scans: 64,
+            avif_speed: 9,
+        }
+    }
+}

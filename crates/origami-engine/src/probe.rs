@@ -1,0 +1,395 @@
+//! Reading an image's header: format, size, orientation, alpha, embedded ICC profile.
+//! Nothing here decodes pixels, so probing costs microseconds whatever the image claims.
+
+use image::metadata::Orientation;
+
+use crate::error::{EngineError, Result};
+use crate::format::ImageFormat;
+
+/// What [`probe`](crate::probe) learns from an image's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// The container format.
+    pub format: ImageFormat,
+    /// Width as stored, before orientation is applied.
+    pub width: u32,
+    /// Height as stored, before orientation is applied.
+    pub height: u32,
+    /// EXIF orientation, 1..=8 (1 when absent).
+    pub orientation: u8,
+    /// Whether the image has an alpha channel (or a transparent palette entry).
+    pub has_alpha: bool,
+    /// Whether the JPEG is progressive (false for other formats).
+    pub progressive: bool,
+    /// Whether an ICC colour profile is embedded.
+    pub has_icc_profile: bool,
+}
+
+impl ImageInfo {
+    /// Width and height after orientation is applied (swapped for orientations 5..=8).
+    pub fn oriented_dimensions(&self) -> (u32, u32) {
+        if self.orientation >= 5 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+
+    /// Stored pixel count.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+}
+
+/// Header facts plus the metadata the decoder needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub info: ImageInfo,
+    /// The embedded ICC profile, reassembled from its chunks.
+    pub icc_profile: Option<Vec<u8>>,
+    /// JPEG only: an Adobe APP14 marker was present (CMYK data is then stored inverted).
+    pub adobe: bool,
+}
+
+/// Parses the header of `bytes`.
+pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
+    let format = ImageFormat::sniff(bytes).ok_or_else(|| {
+        if bytes.is_empty() {
+            EngineError::Unsupported("empty input".into())
+        } else {
+            EngineError::Unsupported(
+                "not a recognised image (expected JPEG, PNG, WebP, AVIF or GIF)".into(),
+            )
+        }
+    })?;
+    let header = match format {
+        ImageFormat::Jpeg => jpeg_header(bytes),
+        ImageFormat::Png => png_header(bytes),
+        ImageFormat::Gif => gif_header(bytes),
+        ImageFormat::WebP => webp_header(bytes),
+        ImageFormat::Avif => avif_header(bytes),
+    }?;
+    if header.info.width == 0 || header.info.height == 0 {
+        return Err(EngineError::corrupt(format!(
+            "{format} header declares a zero-sized image"
+        )));
+    }
+    Ok(header)
+}
+
+fn truncated(format: &str) -> EngineError {
+    EngineError::corrupt(format!("{format} header is truncated"))
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 3)?;
+    Some(u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn exif_orientation(tiff: &[u8]) -> u8 {
+    Orientation::from_exif_chunk(tiff).map_or(1, Orientation::to_exif)
+}
+
+/// Reassembles a multi-chunk ICC profile (JPEG APP2 / WebP ICCP style) from (seq, data) pairs.
+fn join_icc(mut chunks: Vec<(u8, &[u8])>) -> Option<Vec<u8>> {
+    if chunks.is_empty() {
+        return None;
+    }
+    chunks.sort_by_key(|(seq, _)| *seq);
+    Some(
+        chunks
+            .into_iter()
+            .flat_map(|(_, d)| d.iter().copied())
+            .collect(),
+    )
+}
+
+fn jpeg_header(b: &[u8]) -> Result<Header> {
+    let mut pos = 2;
+    let mut orientation = 1;
+    let mut icc_chunks = Vec::new();
+    let mut adobe = false;
+    let mut sof: Option<(u32, u32, u8, bool)> = None;
+    loop {
+        // Markers may be preceded by any number of 0xFF fill bytes.
+        if *b.get(pos).ok_or_else(|| truncated("JPEG"))? != 0xFF {
+            return Err(EngineError::corrupt("JPEG marker expected"));
+        }
+        while b.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *b.get(pos).ok_or_else(|| truncated("JPEG"))?;
+        pos += 1;
+        match marker {
+            0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+            0xD9 => return Err(EngineError::corrupt("JPEG ends before any image data")),
+            _ => {}
+        }
+        let len = usize::from(be16(b, pos).ok_or_else(|| truncated("JPEG"))?);
+        if len < 2 {
+            return Err(EngineError::corrupt("JPEG segment length is invalid"));
+        }
+        let seg = b.get(pos + 2..pos + len).ok_or_else(|| truncated("JPEG"))?;
+        match marker {
+            0xE1 if seg.starts_with(b"Exif\0\0") => orientation = exif_orientation(&seg[6..]),
+            0xE2 if seg.starts_with(b"ICC_PROFILE\0") && seg.len() > 14 => {
+                icc_chunks.push((seg[12], &seg[14..]));
+            }
+            0xEE if seg.starts_with(b"Adobe") => adobe = true,
+            // SOF markers, excluding DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let height = be16(seg, 1).ok_or_else(|| truncated("JPEG"))?;
+                let width = be16(seg, 3).ok_or_else(|| truncated("JPEG"))?;
+                let components = *seg.get(5).ok_or_else(|| truncated("JPEG"))?;
+                let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                sof = Some((u32::from(width), u32::from(height), components, progressive));
+            }
+            0xDA => break,
+            _ => {}
+        }
+        pos += len;
+    }
+    let (width, height, components, progressive) =
+        sof.ok_or_else(|| EngineError::corrupt("JPEG has no frame header"))?;
+    Ok(Header {
+        info: ImageInfo {
+            format: ImageFormat::Jpeg,
+            width,
+            height,
+            orientation,
+            has_alpha: false,
+            progressive,
+            has_icc_profile: !icc_chunks.is_empty(),
+        },
+        icc_profile: join_icc(icc_chunks),
+        adobe: adobe && components == 4,
+    })
+}
+
+fn png_header(b: &[u8]) -> Result<Header> {
+    // Signature (8) + IHDR length (4) + "IHDR" (4) + 13 bytes of data.
+    if b.len() < 33 || &b[12..16] != b"IHDR" {
+        return Err(truncated("PNG"));
+    }
+    let width = be32(b, 16).ok_or_else(|| truncated("PNG"))?;
+    let height = be32(b, 20).ok_or_else(|| truncated("PNG"))?;
+    let color_type = b[25];
+    let mut has_alpha = matches!(color_type, 4 | 6);
+    let mut orientation = 1;
+    let mut has_icc_profile = false;
+    // Walk the chunks before the image data for tRNS, eXIf and iCCP.
+    let mut pos = 8;
+    while let (Some(len), Some(kind)) = (be32(b, pos), b.get(pos + 4..pos + 8)) {
+        let data = b.get(pos + 8..(pos + 8).saturating_add(len as usize));
+        match kind {
+            b"IDAT" | b"IEND" => break,
+            b"tRNS" => has_alpha = true,
+            b"iCCP" => has_icc_profile = true,
+            b"eXIf" => {
+                if let Some(d) = data {
+                    orientation = exif_orientation(d);
+                }
+            }
+            _ => {}
+        }
+        pos = pos.saturating_add(12).saturating_add(len as usize);
+    }
+    Ok(Header {
+        info: ImageInfo {
+            format: ImageFormat::Png,
+            width,
+            height,
+            orientation,
+            has_alpha,
+            progressive: false,
+            has_icc_profile,
+        },
+        icc_profile: None,
+        adobe: false,
+    })
+}
+
+fn gif_header(b: &[u8]) -> Result<Header> {
+    let width = le16(b, 6).ok_or_else(|| truncated("GIF"))?;
+    let height = le16(b, 8).ok_or_else(|| truncated("GIF"))?;
+    let flags = *b.get(10).ok_or_else(|| truncated("GIF"))?;
+    let mut pos = 13;
+    if flags & 0x80 != 0 {
+        pos += 3 << ((flags & 7) + 1);
+    }
+    // Look for a graphic control extension with the transparency flag before the first image.
+    let mut has_alpha = false;
+    while let Some(&block) = b.get(pos) {
+        match block {
+            0x21 => {
+                let label = b.get(pos + 1).copied();
+                if label == Some(0xF9) && b.get(pos + 3).is_some_and(|p| p & 1 != 0) {
+                    has_alpha = true;
+                }
+                pos += 2;
+                // Skip the data sub-blocks.
+                while let Some(&n) = b.get(pos) {
+                    pos += 1 + usize::from(n);
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => break,
+        }
+    }
+    Ok(Header {
+        info: ImageInfo {
+            format: ImageFormat::Gif,
+            width: u32::from(width),
+            height: u32::from(height),
+            orientation: 1,
+            has_alpha,
+            progressive: false,
+            has_icc_profile: false,
+        },
+        icc_profile: None,
+        adobe: false,
+    })
+}
+
+fn webp_header(b: &[u8]) -> Result<Header> {
+    let mut pos = 12;
+    let mut dims = None;
+    let mut has_alpha = false;
+    let mut orientation = 1;
+    let mut icc = None;
+    while let (Some(kind), Some(len)) = (b.get(pos..pos + 4), le32(b, pos + 4)) {
+        let start = pos + 8;
+        let data = b
+            .get(start..start.saturating_add(len as usize))
+            .unwrap_or(&b[start.min(b.len())..]);
+        match kind {
+            b"VP8X" => {
+                let flags = *data.first().ok_or_else(|| truncated("WebP"))?;
+                has_alpha = flags & 0x10 != 0;
+                let w = le24(data, 4).ok_or_else(|| truncated("WebP"))? + 1;
+                let h = le24(data, 7).ok_or_else(|| truncated("WebP"))? + 1;
+                dims = Some((w, h));
+            }
+            b"VP8 " => {
+                if dims.is_none() {
+                    if data.get(3..6) != Some(&[0x9d, 0x01, 0x2a]) {
+                        return Err(EngineError::corrupt("WebP VP8 frame header is invalid"));
+                    }
+                    let w = le16(data, 6).ok_or_else(|| truncated("WebP"))? & 0x3FFF;
+                    let h = le16(data, 8).ok_or_else(|| truncated("WebP"))? & 0x3FFF;
+                    dims = Some((u32::from(w), u32::from(h)));
+                }
+                break;
+            }
+            b"VP8L" => {
+                if dims.is_none() {
+                    if data.first() != Some(&0x2F) {
+                        return Err(EngineError::corrupt("WebP lossless header is invalid"));
+                    }
+                    let bits = le32(data, 1).ok_or_else(|| truncated("WebP"))?;
+                    let w = (bits & 0x3FFF) + 1;
+                    let h = ((bits >> 14) & 0x3FFF) + 1;
+                    has_alpha = (bits >> 28) & 1 != 0;
+                    dims = Some((w, h));
+                }
+                break;
+            }
+            b"ICCP" => icc = Some(data.to_vec()),
+            b"EXIF" => {
+                // Some writers keep the "Exif\0\0" prefix; the TIFF header follows either way.
+                let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
+                orientation = exif_orientation(tiff);
+            }
+            b"ANIM" | b"ANMF" => break,
+            _ => {}
+        }
+        // Chunks are padded to an even size.
+        pos = start
+            .saturating_add(len as usize)
+            .saturating_add(len as usize & 1);
+    }
+    let (width, height) = dims.ok_or_else(|| truncated("WebP"))?;
+    Ok(Header {
+        info: ImageInfo {
+            format: ImageFormat::WebP,
+            width,
+            height,
+            orientation,
+            has_alpha,
+            progressive: false,
+            has_icc_profile: icc.is_some(),
+        },
+        icc_profile: icc,
+        adobe: false,
+    })
+}
+
+/// Finds the first box of type `kind` among the boxes in `b`; returns its payload.
+fn find_box<'a>(mut b: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    while b.len() >= 8 {
+        let size = be32(b, 0)? as usize;
+        let (header, size) = match size {
+            1 => (
+                16,
+                usize::try_from(u64::from_be_bytes(b.get(8..16)?.try_into().ok()?)).ok()?,
+            ),
+            0 => (8, b.len()),
+            n => (8, n),
+        };
+        if size < header || size > b.len() {
+            return None;
+        }
+        if &b[4..8] == kind {
+            return Some(&b[header..size]);
+        }
+        b = &b[size..];
+    }
+    None
+}
+
+fn avif_header(b: &[u8]) -> Result<Header> {
+    // meta is a full box (4 bytes of version/flags before its children).
+    let meta = find_box(b, b"meta").ok_or_else(|| truncated("AVIF"))?;
+    let ipco = meta
+        .get(4..)
+        .and_then(|m| find_box(m, b"iprp"))
+        .and_then(|p| find_box(p, b"ipco"))
+        .ok_or_else(|| truncated("AVIF"))?;
+    let ispe = find_box(ipco, b"ispe").ok_or_else(|| truncated("AVIF"))?;
+    let width = be32(ispe, 4).ok_or_else(|| truncated("AVIF"))?;
+    let height = be32(ispe, 8).ok_or_else(|| truncated("AVIF"))?;
+    let has_alpha = ipco
+        .windows(b"auxiliary:alpha".len())
+        .any(|w| w == b"auxiliary:alpha");
+    Ok(Header {
+        info: ImageInfo {
+            format: ImageFormat::Avif,
+            width,
+            height,
+            orientation: 1,
+            has_alpha,
+            progressive: false,
+            has_icc_profile: false,
+        },
+        icc_profile: None,
+        adobe: false,
+    })
+}

@@ -1,0 +1,144 @@
+//! Geometry: cover-crop thumbnails and fit-inside resizes, with `fast_image_resize`.
+
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::bitmap::Bitmap;
+use crate::error::{EngineError, Result};
+use crate::ops::Gravity;
+use crate::smart;
+
+/// Final size of `thumb(width, height)` on a `src_w` x `src_h` image: a 0 side follows the
+/// aspect ratio, and a derived side is capped at `max_side` (the excess is then cropped).
+pub(crate) fn thumb_size(
+    src_w: u32,
+    src_h: u32,
+    width: u32,
+    height: u32,
+    max_side: u32,
+) -> (u32, u32) {
+    let derive = |given: u32, num: u32, den: u32| {
+        let v = (f64::from(given) * f64::from(num) / f64::from(den)).round();
+        (v as u32).clamp(1, max_side.max(1))
+    };
+    match (width, height) {
+        (0, h) => (derive(h, src_w, src_h), h),
+        (w, 0) => (w, derive(w, src_h, src_w)),
+        (w, h) => (w, h),
+    }
+}
+
+/// Final size of `fit(width, height)`: the largest size inside the box with the source's
+/// aspect ratio, never larger than the source.
+pub(crate) fn fit_size(src_w: u32, src_h: u32, width: u32, height: u32) -> (u32, u32) {
+    let sx = if width == 0 {
+        f64::INFINITY
+    } else {
+        f64::from(width) / f64::from(src_w)
+    };
+    let sy = if height == 0 {
+        f64::INFINITY
+    } else {
+        f64::from(height) / f64::from(src_h)
+    };
+    let scale = sx.min(sy).min(1.0);
+    let w = ((f64::from(src_w) * scale).round() as u32).max(1);
+    let h = ((f64::from(src_h) * scale).round() as u32).max(1);
+    (w.min(src_w), h.min(src_h))
+}
+
+/// The size a cover-crop to (w, h) scales the whole source to before cropping.
+pub(crate) fn cover_scaled_size(src_w: u32, src_h: u32, w: u32, h: u32) -> (u32, u32) {
+    let scale = (f64::from(w) / f64::from(src_w)).max(f64::from(h) / f64::from(src_h));
+    (
+        ((f64::from(src_w) * scale).ceil() as u32).max(w),
+        ((f64::from(src_h) * scale).ceil() as u32).max(h),
+    )
+}
+
+fn resize_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError::corrupt(format!("resize failed: {e}"))
+}
+
+/// Resizes the (`left`, `top`, `crop_w`, `crop_h`) region of `src` to `dst_w` x `dst_h` with a
+/// Lanczos3 filter; alpha is premultiplied during the resize so edges do not darken.
+fn resize_region(
+    src: &Bitmap,
+    region: (f64, f64, f64, f64),
+    dst_w: u32,
+    dst_h: u32,
+) -> Result<Bitmap> {
+    let (left, top, crop_w, crop_h) = region;
+    let full = left == 0.0
+        && top == 0.0
+        && crop_w == f64::from(src.width())
+        && crop_h == f64::from(src.height());
+    if full && dst_w == src.width() && dst_h == src.height() {
+        return Ok(src.clone());
+    }
+    let mut dst = Image::new(dst_w, dst_h, src.channels().pixel_type());
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(left, top, crop_w, crop_h);
+    Resizer::new()
+        .resize(&src.as_resize_src()?, &mut dst, &options)
+        .map_err(resize_error)?;
+    Bitmap::from_resized(dst, src.channels())
+}
+
+/// Cover-crops `src` to exactly `width` x `height` (0 = derive from the aspect ratio).
+pub(crate) fn thumb(
+    src: &Bitmap,
+    width: u32,
+    height: u32,
+    gravity: Gravity,
+    max_side: u32,
+) -> Result<Bitmap> {
+    let (sw, sh) = (src.width(), src.height());
+    let (w, h) = thumb_size(sw, sh, width, height, max_side);
+    // The largest region of the source with the target's aspect ratio.
+    let scale = (f64::from(w) / f64::from(sw)).max(f64::from(h) / f64::from(sh));
+    let crop_w = (f64::from(w) / scale).min(f64::from(sw));
+    let crop_h = (f64::from(h) / scale).min(f64::from(sh));
+    let (left, top) = match gravity.anchor() {
+        Some((ax, ay)) => ((f64::from(sw) - crop_w) * ax, (f64::from(sh) - crop_h) * ay),
+        None => smart::best_crop(src, crop_w, crop_h)?,
+    };
+    resize_region(src, (left, top, crop_w, crop_h), w, h)
+}
+
+/// Scales `src` to fit inside `width` x `height` (0 = unbounded), never upscaling.
+pub(crate) fn fit(src: &Bitmap, width: u32, height: u32) -> Result<Bitmap> {
+    let (sw, sh) = (src.width(), src.height());
+    let (w, h) = fit_size(sw, sh, width, height);
+    resize_region(src, (0.0, 0.0, f64::from(sw), f64::from(sh)), w, h)
+}
+
+/// Resizes the whole of `src` to exactly `width` x `height`, whatever the aspect ratio.
+pub(crate) fn stretch(src: &Bitmap, width: u32, height: u32) -> Result<Bitmap> {
+    let (sw, sh) = (src.width(), src.height());
+    resize_region(src, (0.0, 0.0, f64::from(sw), f64::from(sh)), width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumb_sizes() {
+        assert_eq!(thumb_size(4000, 3000, 400, 300, 4096), (400, 300));
+        assert_eq!(thumb_size(4000, 3000, 400, 0, 4096), (400, 300));
+        assert_eq!(thumb_size(4000, 3000, 0, 300, 4096), (400, 300));
+        assert_eq!(thumb_size(100, 10000, 400, 0, 4096), (400, 4096));
+        assert_eq!(thumb_size(10000, 1, 0, 1, 4096), (4096, 1));
+    }
+
+    #[test]
+    fn fit_sizes_never_upscale() {
+        assert_eq!(fit_size(4000, 3000, 400, 400), (400, 300));
+        assert_eq!(fit_size(3000, 4000, 400, 400), (300, 400));
+        assert_eq!(fit_size(4000, 3000, 0, 150), (200, 150));
+        assert_eq!(fit_size(200, 100, 400, 400), (200, 100));
+        assert_eq!(fit_size(10000, 1, 100, 100), (100, 1));
+    }
+}

@@ -2,6 +2,9 @@
 
 /// Bounds on what the engine will decode and produce. Checked from image headers, before any
 /// pixel buffer is allocated, so a decompression bomb costs a header parse and nothing more.
+///
+/// GIFs need no frame limit: only the first frame is ever decoded, so an animation's length
+/// cannot amplify the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest source image accepted, in pixels (width x height as stored). Default 50 MP.
@@ -11,8 +14,6 @@ pub struct Limits {
     /// Largest AVIF output, in pixels; AVIF encoding is slow, so big AVIFs are refused rather
     /// than allowed to tie up a worker. Default 2 MP (e.g. 1920 x 1080).
     pub max_avif_pixels: u64,
-    /// GIF frames examined when looking for the first frame's data. Default 16.
-    pub max_gif_frames: u32,
     /// Largest input accepted, in bytes. Default 64 MiB.
     pub max_input_bytes: usize,
     /// Progressive JPEG scans allowed (guards against scan-count bombs). Default 64.
@@ -27,7 +28,6 @@ impl Default for Limits {
             max_source_pixels: 50_000_000,
             max_output_side: 4096,
             max_avif_pixels: 2_100_000,
-            max_gif_frames: 16,
             max_input_bytes: 64 << 20,
             max_jpeg_scans: 64,
             avif_speed: 9,

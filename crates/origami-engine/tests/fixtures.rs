@@ -1,5 +1,7 @@
 //! The engine against every committed fixture: probe facts, decoded pixels, error classes.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
+
 mod common;
 
 use common::*;

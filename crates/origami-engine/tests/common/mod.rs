@@ -1,6 +1,6 @@
 //! Shared helpers for the engine's integration tests: fixture loading and the manifest.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::needless_range_loop)]
 
 use std::path::PathBuf;
 

@@ -1,0 +1,171 @@
+//! [`FaultStore`]: a wrapper that injects delays, errors, corruption and outages, for tests.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use crate::blob::Blob;
+use crate::error::{CauseKind, Result, StoreError};
+use crate::hash::ContentHash;
+use crate::key::DerivedKey;
+use crate::store::{ListStream, ObjectMeta, PutOutcome, Store};
+
+/// The faults a [`FaultStore`] injects; a cheap handle that can be changed while the store is in
+/// use (like `object_store`'s `ThrottledStore`, plus failure modes).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    state: Arc<Mutex<FaultState>>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct FaultState {
+    delay: Duration,
+    error: bool,
+    corrupt: bool,
+    stopped: bool,
+}
+
+impl Faults {
+    fn get(&self) -> FaultState {
+        *self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn update(&self, f: impl FnOnce(&mut FaultState)) {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    /// Every operation waits this long before running (zero: no delay).
+    pub fn set_delay(&self, delay: Duration) {
+        self.update(|s| s.delay = delay);
+    }
+
+    /// Every operation fails at once with [`StoreError::Unavailable`].
+    pub fn set_error(&self, on: bool) {
+        self.update(|s| s.error = on);
+    }
+
+    /// Reads return the stored bytes with one byte flipped (or one byte, if empty).
+    pub fn set_corrupt(&self, on: bool) {
+        self.update(|s| s.corrupt = on);
+    }
+
+    /// Operations never complete, like a black-holed network: only the caller's timeout ends them.
+    pub fn set_stopped(&self, on: bool) {
+        self.update(|s| s.stopped = on);
+    }
+
+    /// Removes every fault.
+    pub fn clear(&self) {
+        self.update(|s| *s = FaultState::default());
+    }
+}
+
+/// Wraps a store and injects the faults set on its [`Faults`] handle.
+#[derive(Debug)]
+pub struct FaultStore {
+    inner: Arc<dyn Store>,
+    faults: Faults,
+}
+
+impl FaultStore {
+    /// Wraps `inner`, with no fault set.
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            faults: Faults::default(),
+        }
+    }
+
+    /// The handle controlling the faults (clone it before moving the store into a failover set).
+    pub fn faults(&self) -> Faults {
+        self.faults.clone()
+    }
+
+    async fn before(&self) -> Result<FaultState> {
+        let state = self.faults.get();
+        if state.stopped {
+            std::future::pending::<()>().await;
+        }
+        if !state.delay.is_zero() {
+            tokio::time::sleep(state.delay).await;
+        }
+        if state.error {
+            return Err(StoreError::unavailable(
+                self.inner.name(),
+                CauseKind::Error,
+                "injected fault",
+            ));
+        }
+        Ok(state)
+    }
+}
+
+fn corrupt(data: Bytes) -> Bytes {
+    if data.is_empty() {
+        return Bytes::from_static(b"\0");
+    }
+    let mut out = BytesMut::from(&data[..]);
+    out[0] ^= 0xff;
+    out.freeze()
+}
+
+#[async_trait]
+impl Store for FaultStore {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn get(&self, hash: &ContentHash) -> Result<Bytes> {
+        let state = self.before().await?;
+        let data = self.inner.get(hash).await?;
+        Ok(if state.corrupt { corrupt(data) } else { data })
+    }
+
+    async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
+        self.before().await?;
+        self.inner.head(hash).await
+    }
+
+    async fn put(&self, blob: &Blob) -> Result<PutOutcome> {
+        self.before().await?;
+        self.inner.put(blob).await
+    }
+
+    fn list(&self) -> ListStream {
+        let state = self.faults.get();
+        if state.stopped {
+            return futures::stream::pending().boxed();
+        }
+        if state.error {
+            let err =
+                StoreError::unavailable(self.inner.name(), CauseKind::Error, "injected fault");
+            return futures::stream::once(async move { Err(err) }).boxed();
+        }
+        let delay = state.delay;
+        let inner = self.inner.list();
+        futures::stream::once(tokio::time::sleep(delay))
+            .flat_map(move |()| futures::stream::empty())
+            .chain(inner)
+            .boxed()
+    }
+
+    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes> {
+        let state = self.before().await?;
+        let data = self.inner.get_derived(key).await?;
+        Ok(if state.corrupt { corrupt(data) } else { data })
+    }
+
+    async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
+        self.before().await?;
+        self.inner.put_derived(key, data).await
+    }
+}

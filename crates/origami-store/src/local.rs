@@ -1,0 +1,279 @@
+//! [`LocalStore`]: originals in a local directory, the embedded default.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::blob::Blob;
+use crate::error::{CauseKind, Result, StoreError};
+use crate::hash::ContentHash;
+use crate::key::DerivedKey;
+use crate::store::{ListStream, ObjectMeta, PutOutcome, Store};
+
+/// Originals in a local directory.
+///
+/// Layout: `<root>/ab/cd/<hash>` (the first two pairs of hex digits shard the directories),
+/// derived objects under `<root>/derived/<hash>/<spec>`, and temporary files under `<root>/.tmp`.
+/// Every write goes to a fresh temporary file that is fsynced and then renamed over the final
+/// name (and the directory fsynced), so a reader never sees a partial file and concurrent writers
+/// of the same hash are safe: each renames its own complete copy of the same bytes.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    root: PathBuf,
+    tmp_counter: AtomicU64,
+}
+
+/// Temporary files older than this, left by a crash, are removed when a store is opened.
+const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root`, named `local`.
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        Self::with_name("local", root)
+    }
+
+    /// Opens (creating if needed) a store rooted at `root`, with the given region name.
+    pub fn with_name(name: impl Into<String>, root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(root.join(".tmp"))?;
+        remove_stale_tmp_files(&root.join(".tmp"));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                root,
+                tmp_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Where the original `hash` lives: `<root>/ab/cd/<hash>`.
+    pub fn path_of(&self, hash: &ContentHash) -> PathBuf {
+        let hex = hash.to_string();
+        self.inner.root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+
+    /// Where the derived object `key` lives: `<root>/derived/<hash>/<spec>`.
+    pub fn derived_path_of(&self, key: &DerivedKey) -> PathBuf {
+        // The spec is validated: relative, `[a-z0-9/._-]`, no `.`/`..` segments.
+        self.inner
+            .root
+            .join("derived")
+            .join(key.hash().to_string())
+            .join(key.spec())
+    }
+
+    fn unavailable(&self, what: &str, err: io::Error) -> StoreError {
+        StoreError::unavailable(&self.inner.name, CauseKind::Error, format!("{what}: {err}"))
+    }
+
+    fn tmp_path(&self, label: &str) -> PathBuf {
+        let n = self.inner.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        self.inner
+            .root
+            .join(".tmp")
+            .join(format!("{label}.{}.{n}.{nanos}.tmp", std::process::id()))
+    }
+
+    async fn read(&self, path: PathBuf, key: impl std::fmt::Display) -> Result<Bytes> {
+        match tokio::fs::read(&path).await {
+            Ok(data) => Ok(Bytes::from(data)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(StoreError::not_found(key)),
+            Err(err) => Err(self.unavailable(&format!("reading {}", path.display()), err)),
+        }
+    }
+
+    async fn write(&self, target: PathBuf, label: String, source: Source) -> Result<()> {
+        let tmp = self.tmp_path(&label);
+        let shown = target.display().to_string();
+        tokio::task::spawn_blocking(move || write_atomic(&tmp, &target, source))
+            .await
+            .map_err(|e| self.unavailable("write task", io::Error::other(e)))?
+            .map_err(|e| self.unavailable(&format!("writing {shown}"), e))
+    }
+}
+
+enum Source {
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+/// Writes `source` to `tmp`, fsyncs it, renames it to `target` and fsyncs the directory.
+fn write_atomic(tmp: &Path, target: &Path, source: Source) -> io::Result<()> {
+    let result = (|| {
+        let mut file = fs::File::create_new(tmp)?;
+        match source {
+            Source::Bytes(bytes) => file.write_all(&bytes)?,
+            Source::File(path) => {
+                io::copy(&mut fs::File::open(path)?, &mut file)?;
+            }
+        }
+        file.sync_all()?;
+        drop(file);
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::other("target has no parent directory"))?;
+        fs::create_dir_all(dir)?;
+        fs::rename(tmp, target)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(tmp);
+    }
+    result
+}
+
+fn remove_stale_tmp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TMP_AGE);
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn is_hex_pair(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|s| s.len() == 2 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// Walks `<root>/ab/cd/<hash>`, sending every valid hash whose shard matches its name.
+fn walk(root: &Path, tx: &tokio::sync::mpsc::Sender<Result<ContentHash>>, name: &str) {
+    let send_err = |what: &Path, err: io::Error| {
+        let msg = format!("listing {}: {err}", what.display());
+        let _ = tx.blocking_send(Err(StoreError::unavailable(name, CauseKind::Error, msg)));
+    };
+    let dirs = |path: &Path| -> io::Result<Vec<(std::ffi::OsString, PathBuf)>> {
+        let mut out: Vec<_> = fs::read_dir(path)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && is_hex_pair(&e.file_name()))
+            .map(|e| (e.file_name(), e.path()))
+            .collect();
+        out.sort();
+        Ok(out)
+    };
+    let level1 = match dirs(root) {
+        Ok(d) => d,
+        Err(err) => return send_err(root, err),
+    };
+    for (a, dir_a) in level1 {
+        let level2 = match dirs(&dir_a) {
+            Ok(d) => d,
+            Err(err) => return send_err(&dir_a, err),
+        };
+        for (b, dir_b) in level2 {
+            let entries = match fs::read_dir(&dir_b) {
+                Ok(e) => e,
+                Err(err) => return send_err(&dir_b, err),
+            };
+            for entry in entries.flatten() {
+                let Some(hash) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<ContentHash>().ok())
+                else {
+                    continue;
+                };
+                let hex = hash.to_string();
+                if a.to_str() != Some(&hex[0..2]) || b.to_str() != Some(&hex[2..4]) {
+                    continue;
+                }
+                if tx.blocking_send(Ok(hash)).is_err() {
+                    return; // the consumer went away
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for LocalStore {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    async fn get(&self, hash: &ContentHash) -> Result<Bytes> {
+        self.read(self.path_of(hash), hash).await
+    }
+
+    async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
+        match tokio::fs::metadata(self.path_of(hash)).await {
+            Ok(meta) => Ok(ObjectMeta {
+                hash: *hash,
+                size: meta.len(),
+                last_modified: meta.modified().ok(),
+            }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(StoreError::not_found(hash)),
+            Err(err) => Err(self.unavailable("stat", err)),
+        }
+    }
+
+    async fn put(&self, blob: &Blob) -> Result<PutOutcome> {
+        let source = match (blob.as_bytes(), blob.spool_path()) {
+            (Some(bytes), _) => Source::Bytes(bytes.clone()),
+            (None, Some(path)) => Source::File(path.to_path_buf()),
+            (None, None) => Source::Bytes(Bytes::new()),
+        };
+        // `blob` (and so its spool file) outlives the write: we await it here.
+        self.write(self.path_of(blob.hash()), blob.hash().to_string(), source)
+            .await?;
+        Ok(PutOutcome {
+            hash: *blob.hash(),
+            size: blob.len(),
+            stored_in: vec![self.inner.name.clone()],
+            missed: vec![],
+        })
+    }
+
+    fn list(&self) -> ListStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let root = self.inner.root.clone();
+        let name = self.inner.name.clone();
+        tokio::task::spawn_blocking(move || walk(&root, &tx, &name));
+        futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed()
+    }
+
+    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes> {
+        self.read(self.derived_path_of(key), key).await
+    }
+
+    async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
+        self.write(
+            self.derived_path_of(key),
+            "derived".to_owned(),
+            Source::Bytes(data),
+        )
+        .await
+    }
+}

@@ -1,0 +1,187 @@
+//! Backend specifics: S3 object headers and key layout, local directory layout.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use origami_store::testing::S3TestServer;
+use origami_store::{
+    ContentHash, DerivedKey, LocalStore, S3Store, Store, StoreError, StoreExt, CACHE_CONTROL,
+};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_objects_carry_content_type_and_cache_control() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let store = server.s3_store("s3-headers", common::BUCKET).await.unwrap();
+    let png = store.put_bytes(Bytes::from_static(PNG)).await.unwrap().hash;
+    let other = store
+        .put_bytes(Bytes::from_static(b"not an image"))
+        .await
+        .unwrap()
+        .hash;
+    assert_eq!(store.key_of(&png), format!("originals/{png}"));
+    assert!(server
+        .object_path(common::BUCKET, &format!("originals/{png}"))
+        .is_file());
+
+    for (hash, mime) in [(png, "image/png"), (other, "application/octet-stream")] {
+        let head = store
+            .client()
+            .head_object()
+            .bucket(common::BUCKET)
+            .key(store.key_of(&hash))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some(mime));
+        assert_eq!(head.cache_control(), Some(CACHE_CONTROL));
+    }
+
+    let key = DerivedKey::new(png, "thumb/1/1.png").unwrap();
+    store
+        .put_derived(&key, Bytes::from_static(PNG))
+        .await
+        .unwrap();
+    assert!(server
+        .object_path(common::BUCKET, &format!("derived/{png}/thumb/1/1.png"))
+        .is_file());
+    let head = store
+        .client()
+        .head_object()
+        .bucket(common::BUCKET)
+        .key(store.derived_key_of(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("image/png"));
+    assert_eq!(head.cache_control(), Some(CACHE_CONTROL));
+    assert_eq!(
+        head.metadata().unwrap().get("blake3"),
+        Some(&ContentHash::of(PNG).to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_custom_prefix_and_corrupt_derived_object() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let mut config = server.s3_config("s3-prefix", common::BUCKET);
+    config.key_prefix = "o/".into();
+    let store = S3Store::new(config).await.unwrap();
+    let hash = store
+        .put_bytes(Bytes::from_static(b"abc"))
+        .await
+        .unwrap()
+        .hash;
+    assert!(server
+        .object_path(common::BUCKET, &format!("o/{hash}"))
+        .is_file());
+
+    let key = DerivedKey::new(hash, "meta.json").unwrap();
+    store
+        .put_derived(&key, Bytes::from_static(b"{\"w\":1}"))
+        .await
+        .unwrap();
+    std::fs::write(
+        server.object_path(common::BUCKET, &store.derived_key_of(&key)),
+        b"{\"w\":2}",
+    )
+    .unwrap();
+    assert!(matches!(
+        store.get_derived(&key).await,
+        Err(StoreError::Integrity { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_config_is_validated_and_dead_regions_fail_with_a_cause() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let bad = server.s3_config("s3-bad", "ab");
+    assert!(matches!(
+        S3Store::new(bad).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+
+    let store = server.s3_store("s3-dead", common::BUCKET).await.unwrap();
+    let hash = store
+        .put_bytes(Bytes::from_static(b"x"))
+        .await
+        .unwrap()
+        .hash;
+    server.stop();
+    match store.get(&hash).await {
+        Err(StoreError::Unavailable { causes }) => {
+            assert_eq!(causes.len(), 1);
+            assert_eq!(causes[0].region, "s3-dead");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    server.restart().await.unwrap();
+    assert_eq!(store.get(&hash).await.unwrap(), &b"x"[..]);
+    // A missing bucket is an error, not an empty region. (s3s-fs answers GET in a missing bucket
+    // with NoSuchKey, unlike S3, so this checks LIST, which says NoSuchBucket.)
+    let missing = server
+        .s3_store("s3-nobucket", "no-such-bucket")
+        .await
+        .unwrap();
+    let mut list = missing.list();
+    assert!(matches!(
+        list.next().await,
+        Some(Err(StoreError::Unavailable { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn local_layout_is_sharded_and_leaves_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path()).unwrap();
+    let hash = store.put_bytes(Bytes::from_static(PNG)).await.unwrap().hash;
+    let hex = hash.to_string();
+    assert_eq!(
+        store.path_of(&hash),
+        dir.path().join(&hex[..2]).join(&hex[2..4]).join(&hex)
+    );
+    assert_eq!(std::fs::read(store.path_of(&hash)).unwrap(), PNG);
+    let key = DerivedKey::new(hash, "w/10.webp").unwrap();
+    store
+        .put_derived(&key, Bytes::from_static(b"d"))
+        .await
+        .unwrap();
+    assert!(dir
+        .path()
+        .join("derived")
+        .join(&hex)
+        .join("w/10.webp")
+        .is_file());
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
+
+    // Junk in the tree is not listed.
+    std::fs::write(
+        dir.path().join(&hex[..2]).join(&hex[2..4]).join("junk"),
+        b"",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("zz/zz")).unwrap();
+    let wrong_shard = ContentHash::of(b"elsewhere");
+    std::fs::write(
+        dir.path()
+            .join(&hex[..2])
+            .join(&hex[2..4])
+            .join(wrong_shard.to_string()),
+        b"",
+    )
+    .unwrap();
+    let listed: Vec<_> = store.list().map(|r| r.unwrap()).collect().await;
+    assert_eq!(listed, vec![hash]);
+}

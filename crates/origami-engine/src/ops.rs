@@ -181,11 +181,19 @@ pub enum Op {
 }
 
 /// An ordered list of operations plus output modifiers; see the module docs for the grammar.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pipeline {
     ops: Vec<Op>,
     dpr: u8,
     quality: Option<u8>,
+}
+
+/// Same as [`Pipeline::new`]. Not derived: a derived default would have `dpr` 0, which behaves
+/// like 1 but compares (and hashes) unequal to the parsed empty pipeline.
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Pipeline {
@@ -574,6 +582,17 @@ mod tests {
                 "{s}: wrong error {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn default_is_the_empty_pipeline() {
+        // Found by fuzzing: the derived Default had dpr 0, so it printed as "" but did not
+        // equal (or hash like) the pipeline "" parses to.
+        let parsed = parse("").unwrap();
+        assert_eq!(Pipeline::default(), Pipeline::new());
+        assert_eq!(Pipeline::default(), parsed);
+        let with_q = Pipeline::default().with_quality(1).unwrap();
+        assert_eq!(parse(&with_q.to_string()).unwrap(), with_q);
     }
 
     #[test]

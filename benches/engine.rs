@@ -1,0 +1,71 @@
+//! Engine throughput on real photographs (fetch them with `scripts/fetch-photos.sh`):
+//! decode + thumb(400,300) + encode per output format, with and without shrink-on-load,
+//! blur, and probe. Criterion's time per iteration is seconds per image (so images/s is its
+//! inverse) and its throughput line is source megapixels per second.
+//!
+//! Run: `cargo bench -p origami-benches --bench engine`
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use origami_engine::{
+    probe, transform_with_options, ImageFormat, Limits, Pipeline, TransformOptions,
+};
+
+fn pipeline(s: &str) -> Pipeline {
+    s.parse().expect("valid pipeline")
+}
+
+fn engine(c: &mut Criterion) {
+    let photos = origami_benches::photos();
+    let limits = Limits::default();
+    let thumb = pipeline("thumb/400/300");
+    for photo in &photos {
+        let info = probe(&photo.bytes).expect("photo probes");
+        let mut group = c.benchmark_group(format!("thumb-400x300/{}", photo.name));
+        group.sample_size(20);
+        group.throughput(Throughput::Elements(info.pixels()));
+        let cases = [
+            ("jpeg-q80", ImageFormat::Jpeg, true),
+            ("jpeg-q80-no-shrink", ImageFormat::Jpeg, false),
+            ("webp", ImageFormat::WebP, true),
+            ("avif", ImageFormat::Avif, true),
+            ("png", ImageFormat::Png, true),
+        ];
+        for (label, format, shrink_on_load) in cases {
+            let options = TransformOptions { shrink_on_load };
+            group.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| {
+                    transform_with_options(&photo.bytes, &thumb, format, &limits, options)
+                        .expect("transform")
+                })
+            });
+        }
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("blur/{}", photo.name));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(info.pixels()));
+        for sigma in ["5", "50"] {
+            // The blurred-backdrop use case: a 1200-wide fit, then the blur.
+            let ops = pipeline(&format!("fit/1200/1200/blur/{sigma}"));
+            group.bench_function(BenchmarkId::new("fit-1200-blur", sigma), |b| {
+                b.iter(|| {
+                    transform_with_options(
+                        &photo.bytes,
+                        &ops,
+                        ImageFormat::Jpeg,
+                        &limits,
+                        TransformOptions::default(),
+                    )
+                    .expect("transform")
+                })
+            });
+        }
+        group.finish();
+    }
+    if let Some(photo) = photos.first() {
+        c.bench_function("probe", |b| b.iter(|| probe(&photo.bytes).expect("probe")));
+    }
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);

@@ -1,0 +1,43 @@
+//! Helpers shared by Origami's benchmarks and measurement tools.
+
+use std::path::PathBuf;
+
+/// A benchmark photograph: its file name and bytes.
+pub struct Photo {
+    /// File name, e.g. `photo-a.jpg`.
+    pub name: String,
+    /// The JPEG bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Directory of the benchmark photos: `$ORIGAMI_PHOTOS` or `benches/photos`.
+pub fn photos_dir() -> PathBuf {
+    std::env::var_os("ORIGAMI_PHOTOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("photos"))
+}
+
+/// Loads every `.jpg` in [`photos_dir`], sorted by name. Empty (with a hint on stderr) when
+/// the photos have not been fetched with `scripts/fetch-photos.sh`.
+pub fn photos() -> Vec<Photo> {
+    let dir = photos_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!(
+            "no photos in {}: run scripts/fetch-photos.sh first",
+            dir.display()
+        );
+        return Vec::new();
+    };
+    let mut photos: Vec<Photo> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .filter_map(|p| {
+            let bytes = std::fs::read(&p).ok()?;
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            Some(Photo { name, bytes })
+        })
+        .collect();
+    photos.sort_by(|a, b| a.name.cmp(&b.name));
+    photos
+}

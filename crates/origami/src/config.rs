@@ -1,0 +1,271 @@
+//! The configuration shared by every command and the server: a TOML file (`--config FILE`) with
+//! every key overridable by an environment variable `ORIGAMI_<SECTION>__<KEY>` (for example
+//! `ORIGAMI_FAILOVER__HEDGE_AFTER_MS=0`; an array such as `[[store.s3]]` takes an inline value:
+//! `ORIGAMI_STORE__S3='[{name="a",bucket="b",region="us-east-1"}]'`).
+//!
+//! With no file and no variable, originals go to a local directory, `./origami-data`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::Figment;
+use origami_store::{
+    FailoverConfig, FailoverStore, LocalStore, RepairConfig, S3Config, S3Store, Store,
+};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+///
+/// Unknown top-level keys are ignored (so that stray `ORIGAMI_*` variables do not break a
+/// command); unknown keys inside a section are errors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `[store]`: where originals live.
+    pub store: StoreSection,
+    /// `[failover]`: how the regions are used.
+    pub failover: FailoverSection,
+    // Reserved for the HTTP server: `listen`, `[server]`, `[cache]`, `[limits]` and `[security]`
+    // go here, each a field with a `Default`, like the two sections above.
+}
+
+/// `[store]`: a local directory, or one `[[store.s3]]` entry per region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// The directory of the embedded local store, used when no `[[store.s3]]` entry exists
+    /// (default `./origami-data`, relative to the working directory).
+    pub local_dir: PathBuf,
+    /// The S3 regions (`[[store.s3]]`), all active; none means the local store.
+    pub s3: Vec<S3Region>,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            local_dir: PathBuf::from("./origami-data"),
+            s3: Vec::new(),
+        }
+    }
+}
+
+/// One `[[store.s3]]` entry: a region. Credentials come from the standard AWS chain
+/// (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, instance metadata).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Region {
+    /// The region's label in metrics, logs and `X-Origami-Region` (required, unique).
+    pub name: String,
+    /// The bucket (required; 3-63 characters).
+    pub bucket: String,
+    /// The AWS region of the bucket (required).
+    pub region: String,
+    /// An S3-compatible endpoint (MinIO, tests), such as `http://127.0.0.1:9000`; path-style
+    /// addressing is used when set. Default: AWS.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The prefix of originals' keys (default `originals/`).
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+}
+
+fn default_key_prefix() -> String {
+    "originals/".to_owned()
+}
+
+/// `[failover]`: timeouts, hedging, circuit breakers and the write quorum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FailoverSection {
+    /// Timeout of one read attempt on one region, in milliseconds (default 2000).
+    pub attempt_timeout_ms: u64,
+    /// Start the same read on the next region after this many milliseconds without an answer
+    /// (default 100; 0 disables hedging).
+    pub hedge_after_ms: u64,
+    /// Consecutive failures that mark a region down (default 3).
+    pub breaker_failures: u32,
+    /// While a region is down, probe it every this many seconds (default 5).
+    pub breaker_probe_secs: u64,
+    /// Regions that must acknowledge a write (default 1).
+    pub write_quorum: usize,
+    /// Timeout of one write to one region, in milliseconds (default 30000).
+    pub write_timeout_ms: u64,
+}
+
+impl Default for FailoverSection {
+    fn default() -> Self {
+        Self {
+            attempt_timeout_ms: 2000,
+            hedge_after_ms: 100,
+            breaker_failures: 3,
+            breaker_probe_secs: 5,
+            write_quorum: 1,
+            write_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl FailoverSection {
+    /// The store library's configuration for this section.
+    pub fn to_failover_config(&self) -> FailoverConfig {
+        FailoverConfig {
+            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms),
+            write_timeout: Duration::from_millis(self.write_timeout_ms),
+            hedge_after: Duration::from_millis(self.hedge_after_ms),
+            breaker_failures: self.breaker_failures,
+            breaker_probe: Duration::from_secs(self.breaker_probe_secs),
+            write_quorum: self.write_quorum,
+            repair: RepairConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the defaults, then `file` (which must exist, when given), then the `ORIGAMI_*`
+    /// environment variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.is_file(), "config file {} not found", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment.merge(Env::prefixed("ORIGAMI_").split("__").ignore(&["config"]));
+        let config: Config = figment.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for region in &self.store.s3 {
+            anyhow::ensure!(!region.name.is_empty(), "[[store.s3]]: empty name");
+            anyhow::ensure!(
+                names.insert(&region.name),
+                "[[store.s3]]: duplicate name {:?}",
+                region.name
+            );
+        }
+        let regions = self.store.s3.len().max(1);
+        anyhow::ensure!(
+            (1..=regions).contains(&self.failover.write_quorum),
+            "[failover] write_quorum = {} must be between 1 and the number of regions ({regions})",
+            self.failover.write_quorum
+        );
+        anyhow::ensure!(
+            self.failover.attempt_timeout_ms > 0,
+            "[failover] attempt_timeout_ms must be positive"
+        );
+        anyhow::ensure!(
+            self.failover.write_timeout_ms > 0,
+            "[failover] write_timeout_ms must be positive"
+        );
+        Ok(())
+    }
+}
+
+/// Builds the store described by `config`: a [`FailoverStore`] over the `[[store.s3]]` regions,
+/// or over the single local store at `store.local_dir` when there is none. (Even a single region
+/// goes through the failover layer: reads are verified and metrics exported the same way.)
+///
+/// Must be called inside a Tokio runtime.
+pub async fn build_store(config: &Config) -> anyhow::Result<FailoverStore> {
+    let failover = config.failover.to_failover_config();
+    let mut regions: Vec<Arc<dyn Store>> = Vec::new();
+    if config.store.s3.is_empty() {
+        let dir = &config.store.local_dir;
+        let local = LocalStore::new(dir)
+            .with_context(|| format!("opening the local store {}", dir.display()))?;
+        regions.push(Arc::new(local));
+    }
+    for region in &config.store.s3 {
+        let mut s3 = S3Config::new(&region.name, &region.bucket, &region.region);
+        s3.endpoint = region.endpoint.clone();
+        s3.key_prefix = region.key_prefix.clone();
+        s3.read_timeout = failover.attempt_timeout;
+        s3.write_timeout = failover.write_timeout;
+        s3.connect_timeout = failover.attempt_timeout.min(Duration::from_secs(1));
+        let store = S3Store::new(s3)
+            .await
+            .with_context(|| format!("configuring region {:?}", region.name))?;
+        regions.push(Arc::new(store));
+    }
+    FailoverStore::new(regions, failover).context("building the failover store")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_env() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).unwrap();
+            assert_eq!(config, Config::default());
+            assert_eq!(config.store.local_dir, PathBuf::from("./origami-data"));
+
+            jail.create_file(
+                "origami.toml",
+                r#"
+                [store]
+                local_dir = "/srv/unused"
+                [[store.s3]]
+                name = "us-east-1"
+                bucket = "origami-use1"
+                region = "us-east-1"
+                endpoint = "http://127.0.0.1:9000"
+                [[store.s3]]
+                name = "eu-west-1"
+                bucket = "origami-euw1"
+                region = "eu-west-1"
+                key_prefix = "o/"
+                [failover]
+                attempt_timeout_ms = 1500
+                write_quorum = 2
+                "#,
+            )?;
+            jail.set_env("ORIGAMI_FAILOVER__HEDGE_AFTER_MS", "0");
+            jail.set_env("ORIGAMI_CONFIG", "ignored.toml");
+            let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+            assert_eq!(config.store.s3.len(), 2);
+            assert_eq!(config.store.s3[0].key_prefix, "originals/");
+            assert_eq!(
+                config.store.s3[0].endpoint.as_deref(),
+                Some("http://127.0.0.1:9000")
+            );
+            assert_eq!(config.store.s3[1].key_prefix, "o/");
+            assert_eq!(config.failover.attempt_timeout_ms, 1500);
+            assert_eq!(config.failover.hedge_after_ms, 0);
+            assert_eq!(config.failover.breaker_probe_secs, 5);
+            assert_eq!(config.failover.write_quorum, 2);
+
+            jail.set_env(
+                "ORIGAMI_STORE__S3",
+                r#"[{name="x",bucket="bucket-x",region="us-east-1"}]"#,
+            );
+            jail.set_env("ORIGAMI_FAILOVER__WRITE_QUORUM", "1");
+            let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+            assert_eq!(config.store.s3.len(), 1);
+            assert_eq!(config.store.s3[0].name, "x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "[failover]\nhedge_after = 5\n")?;
+            assert!(Config::load(Some(Path::new("typo.toml"))).is_err());
+            jail.create_file("quorum.toml", "[failover]\nwrite_quorum = 2\n")?;
+            assert!(
+                Config::load(Some(Path::new("quorum.toml"))).is_err(),
+                "quorum above the region count"
+            );
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

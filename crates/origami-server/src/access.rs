@@ -1,0 +1,94 @@
+//! Cross-cutting middleware: the per-request deadline, and the access log + HTTP metrics.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::metrics as m;
+use crate::state::AppState;
+
+/// What a handler tells the access log about a response (a response extension).
+#[derive(Debug, Clone, Default)]
+pub struct AccessInfo {
+    /// The region that served the original, or `cache` / `derived`.
+    pub region: Option<String>,
+    /// The result cache's outcome: `hit`, `miss`, `coalesced` or `derived`.
+    pub cache: Option<&'static str>,
+}
+
+/// The `route` label of a path: a small fixed set, so metrics stay bounded.
+pub fn route_label(method: &Method, path: &str) -> &'static str {
+    match path {
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        "/originals" => "upload",
+        _ if path.starts_with("/original/") => "original",
+        _ if path.starts_with("/thumbhash/") => "thumbhash",
+        _ if path.starts_with("/info/") => "info",
+        _ if method == Method::GET || method == Method::HEAD => "transform",
+        _ => "other",
+    }
+}
+
+/// Cancels a request (other than an upload) that runs past
+/// [`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout): 503 + `Retry-After`.
+pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() == Method::POST {
+        return next.run(request).await;
+    }
+    let timeout = state.config().request_timeout;
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?timeout, "request deadline exceeded");
+            ApiError::timeout().into_response()
+        }
+    }
+}
+
+/// Writes one access-log line per request (status, route, bytes, region, cache outcome,
+/// duration) and records `origami_http_requests_total` / `origami_http_request_seconds`.
+pub async fn access_log(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let route = route_label(&method, &path);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    let elapsed = start.elapsed();
+    let status = response.status();
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let info = response.extensions().get::<AccessInfo>();
+    let region = info.and_then(|i| i.region.as_deref()).unwrap_or("-");
+    let cache = info.and_then(|i| i.cache).unwrap_or("-");
+    tracing::info!(
+        target: "origami::access",
+        %method,
+        path = %path,
+        status = status.as_u16(),
+        route,
+        bytes,
+        region,
+        cache,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    m::http_request(route, status.as_u16(), elapsed);
+    response
+}

@@ -1,0 +1,175 @@
+//! [`ServerConfig`]: everything the HTTP front needs besides the store.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use origami_engine::Limits;
+
+use crate::error::ServerError;
+
+/// A hook run on the worker thread right before each transform, with the request's cache key
+/// (`<hash>/<spec>`). Instrumentation only: tests use it to hold a worker busy deterministically.
+pub type TransformHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How the server behaves. [`ServerConfig::default`] gives the documented defaults.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Transforms run at once on the CPU pool (default: the number of cores).
+    pub workers: usize,
+    /// Transforms allowed to wait for a worker; beyond that, requests get 503 with
+    /// `Retry-After: 1` at once (default 64).
+    pub max_queue: usize,
+    /// Deadline of one request (store reads, queueing and transform; not uploads), default 10 s.
+    pub request_timeout: Duration,
+    /// Budget of the in-memory result cache, in bytes of cached bodies (default 256 MiB).
+    pub cache_memory_bytes: u64,
+    /// Read derivatives from the store's derived space before transforming, and write new ones
+    /// there in the background, so replicas share work (default false here; the `origami`
+    /// command turns it on for S3).
+    pub persist_derivatives: bool,
+    /// The engine's limits (source pixels, output side, input bytes, ...).
+    pub limits: Limits,
+    /// The bearer token `POST /originals` requires; `None` (the default) disables uploads.
+    pub upload_token: Option<String>,
+    /// Keys for signed URLs; when non-empty every transform URL must be `/s/{signature}/...`
+    /// and any key verifies (rotation). Default empty.
+    pub signing_keys: Vec<SigningKey>,
+    /// When set, the only `thumb`/`fit` sizes accepted (as written in the URL, before `dpr`);
+    /// others get 400. Default: any size.
+    pub allowed_sizes: Option<Vec<Size>>,
+    /// See [`TransformHook`]. Default none.
+    pub transform_hook: Option<TransformHook>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_queue: 64,
+            request_timeout: Duration::from_secs(10),
+            cache_memory_bytes: 256 << 20,
+            persist_derivatives: false,
+            limits: Limits::default(),
+            upload_token: None,
+            signing_keys: Vec::new(),
+            allowed_sizes: None,
+            transform_hook: None,
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("workers", &self.workers)
+            .field("max_queue", &self.max_queue)
+            .field("request_timeout", &self.request_timeout)
+            .field("cache_memory_bytes", &self.cache_memory_bytes)
+            .field("persist_derivatives", &self.persist_derivatives)
+            .field("limits", &self.limits)
+            .field(
+                "upload_token",
+                &self.upload_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("signing_keys", &self.signing_keys.len())
+            .field("allowed_sizes", &self.allowed_sizes)
+            .field("transform_hook", &self.transform_hook.is_some())
+            .finish()
+    }
+}
+
+/// A key for signed URLs (raw bytes; configured as hex).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    /// A key from raw bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// Parses a hex-encoded key (an even number of hex digits, at least 16 bytes' worth).
+    pub fn from_hex(hex: &str) -> Result<Self, ServerError> {
+        let bad = |why: &str| ServerError::Config(format!("signing key: {why}"));
+        if !hex.len().is_multiple_of(2) {
+            return Err(bad("odd number of hex digits"));
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| bad("not hex"))?;
+        if bytes.len() < 16 {
+            return Err(bad("shorter than 16 bytes (32 hex digits)"));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// An allowed output size, written `WxH` (either side may be 0, as in the URL grammar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Size {
+    /// Width in pixels (0 = auto).
+    pub width: u32,
+    /// Height in pixels (0 = auto).
+    pub height: u32,
+}
+
+impl FromStr for Size {
+    type Err = ServerError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ServerError::Config(format!("size {s:?} is not WxH"));
+        let (w, h) = s.split_once('x').ok_or_else(bad)?;
+        Ok(Size {
+            width: w.parse().map_err(|_| bad())?,
+            height: h.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keys_and_sizes() {
+        let key = SigningKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+        assert_eq!(key.as_bytes().len(), 16);
+        assert!(SigningKey::from_hex("0011").is_err());
+        assert!(SigningKey::from_hex("zz112233445566778899aabbccddeeff").is_err());
+        assert!(SigningKey::from_hex("0112233445566778899aabbccddeeff").is_err());
+        assert_eq!(
+            "400x300".parse::<Size>().unwrap(),
+            Size {
+                width: 400,
+                height: 300
+            }
+        );
+        assert!("400".parse::<Size>().is_err());
+        assert!("ax3".parse::<Size>().is_err());
+        assert!(format!("{:?}", key).contains("redacted"));
+    }
+}

@@ -1,0 +1,118 @@
+//! Origami's HTTP origin front: the API a CDN calls.
+//!
+//! - Routes: `GET|HEAD /{ops}/{hash}.{ext}` (the engine's operation grammar, e.g.
+//!   `/thumb/400/300/<hash>.webp`; without extension the format is negotiated from `Accept`),
+//!   `/original/{hash}[.{ext}]`, `/thumbhash/{hash}[.png]`, `/info/{hash}`, `POST /originals`,
+//!   `/healthz`, `/readyz`, `/metrics`. Signed URLs (`/s/{signature}/...`) when
+//!   [`ServerConfig::signing_keys`] is set.
+//! - Successes are `immutable` with a strong ETag and `X-Origami-Region`; errors are JSON
+//!   `{"error","code"}`, `no-store` for 5xx and `public, max-age=60` for 4xx.
+//! - A byte-weighed memory cache with coalescing of identical misses, an optional second level in
+//!   the store's derived space, and a CPU pool with a bounded queue (503 + `Retry-After` beyond).
+//!
+//! Build an [`AppState`] over a [`FailoverStore`](origami_store::FailoverStore), then [`serve`]
+//! it (or mount [`router`] yourself).
+
+mod access;
+mod config;
+mod error;
+pub mod metrics;
+mod path;
+mod pool;
+mod routes;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use access::{route_label, AccessInfo};
+pub use config::{ServerConfig, SigningKey, Size, TransformHook};
+pub use error::{ApiError, ServerError};
+pub use path::{negotiate, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
+pub use pool::TransformPool;
+pub use routes::IMMUTABLE;
+pub use state::{
+    rendition_etag, rendition_spec, AppState, Cached, OriginalInfo, Outcome, Stats, StatsSnapshot,
+};
+
+/// The application: every route with its middleware (request ids, panic catching, the
+/// per-request deadline, the access log and HTTP metrics).
+pub fn router(state: AppState) -> Router {
+    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/originals", post(routes::upload))
+        .route("/original/{file}", get(routes::original))
+        .route("/thumbhash/{file}", get(routes::thumbhash))
+        .route("/info/{hash}", get(routes::info))
+        .fallback(routes::transform)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::deadline,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse as _;
+            tracing::error!("a handler panicked");
+            ApiError::internal("internal error").into_response()
+        }))
+        .layer(axum::middleware::from_fn(access::access_log))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// in-flight requests to finish (graceful shutdown).
+pub async fn serve<F>(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: F,
+) -> Result<(), ServerError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, workers = state.pool().workers(), "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("drained; stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C): pass it to [`serve`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

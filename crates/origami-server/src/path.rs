@@ -1,0 +1,245 @@
+//! Parsing of image URLs (`/{ops}/{hash}.{ext}`, optionally signed) and format negotiation.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use origami_engine::{ImageFormat, Op, Pipeline};
+use origami_store::ContentHash;
+use sha2::Sha256;
+
+use crate::config::{ServerConfig, SigningKey, Size};
+use crate::error::ApiError;
+
+/// Length of a URL signature, in base64url characters (24 bytes of the HMAC).
+pub const SIGNATURE_LEN: usize = 32;
+
+/// A parsed transform URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRequest {
+    /// The original's hash.
+    pub hash: ContentHash,
+    /// The operations (canonical).
+    pub pipeline: Pipeline,
+    /// The output format from the extension; `None` when the URL has none (negotiated).
+    pub format: Option<ImageFormat>,
+}
+
+/// Signs the unsigned part of a URL: `rest` is the path after `/s/{signature}` (starting with
+/// `/`, e.g. `/thumb/400/300/<hash>.jpg`). Returns the first [`SIGNATURE_LEN`] characters of the
+/// unpadded base64url HMAC-SHA256 of `rest` under `key`.
+pub fn sign(key: &SigningKey, rest: &str) -> String {
+    let mut encoded = URL_SAFE_NO_PAD.encode(mac(key, rest).finalize().into_bytes());
+    encoded.truncate(SIGNATURE_LEN);
+    encoded
+}
+
+fn mac(key: &SigningKey, rest: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length: this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    mac.update(rest.as_bytes());
+    mac
+}
+
+/// Checks `signature` over `rest` against every key (constant-time per key).
+pub fn verify(keys: &[SigningKey], signature: &str, rest: &str) -> bool {
+    if signature.len() != SIGNATURE_LEN {
+        return false;
+    }
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    keys.iter()
+        .any(|key| mac(key, rest).verify_truncated_left(&bytes).is_ok())
+}
+
+/// Parses `{hash}` or `{hash}.{ext}` (extension lowercase, one of the output formats).
+pub fn parse_file(file: &str) -> Result<(ContentHash, Option<ImageFormat>), ApiError> {
+    let (hash, ext) = match file.split_once('.') {
+        Some((hash, ext)) => (hash, Some(ext)),
+        None => (file, None),
+    };
+    let hash = ContentHash::parse(hash).map_err(|_| {
+        ApiError::bad_path("the image name must be a 64-character lowercase hex BLAKE3 hash")
+    })?;
+    let format = match ext {
+        None => None,
+        Some(ext) => Some(
+            ImageFormat::from_extension(ext)
+                .filter(|_| ext.bytes().all(|b| b.is_ascii_lowercase()))
+                .ok_or_else(|| {
+                    ApiError::bad_path(
+                        "the extension must be one of jpg, jpeg, png, webp, avif, gif",
+                    )
+                })?,
+        ),
+    };
+    Ok((hash, format))
+}
+
+/// Parses a transform URL path (`/{ops}/{hash}[.{ext}]`, or `/s/{signature}/{ops}/...` when
+/// signing keys are configured) and applies the signature and size policies.
+pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest, ApiError> {
+    let rest = if config.signing_keys.is_empty() {
+        path
+    } else {
+        let signed = path.strip_prefix("/s/").ok_or_else(|| {
+            ApiError::forbidden("signature_required", "this server only serves signed URLs")
+        })?;
+        let (signature, unsigned) = signed
+            .split_once('/')
+            .ok_or_else(|| ApiError::forbidden("bad_signature", "missing signed path"))?;
+        let rest = &signed[signature.len()..];
+        debug_assert!(rest.starts_with('/') && unsigned.len() + 1 == rest.len());
+        if !verify(&config.signing_keys, signature, rest) {
+            return Err(ApiError::forbidden(
+                "bad_signature",
+                "the URL signature is invalid",
+            ));
+        }
+        rest
+    };
+    let rest = rest
+        .strip_prefix('/')
+        .ok_or_else(|| ApiError::bad_path("bad path"))?;
+    let (ops, file) = match rest.rsplit_once('/') {
+        Some((ops, file)) => (ops, file),
+        None => ("", rest),
+    };
+    let (hash, format) = parse_file(file)?;
+    if ops.is_empty() && rest.contains('/') {
+        return Err(ApiError::bad_path("empty path segment"));
+    }
+    let pipeline: Pipeline = ops.parse().map_err(ApiError::from)?;
+    if pipeline.to_string() != ops {
+        return Err(ApiError::bad_path(format!(
+            "non-canonical operations; write {pipeline}"
+        )));
+    }
+    if let Some(allowed) = &config.allowed_sizes {
+        for op in pipeline.ops() {
+            if let Op::Thumb { width, height, .. } | Op::Fit { width, height } = *op {
+                let size = Size { width, height };
+                if !allowed.contains(&size) {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "size_not_allowed",
+                        format!("size {size} is not allowed on this server"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(ImageRequest {
+        hash,
+        pipeline,
+        format,
+    })
+}
+
+/// Picks the output format for a URL without extension from the `Accept` header: AVIF, then
+/// WebP, then JPEG (PNG when the source has alpha). Only explicit media types count (`*/*` does
+/// not promise AVIF or WebP support); `q=0` excludes a type.
+pub fn negotiate(accept: Option<&str>, source_has_alpha: bool) -> ImageFormat {
+    let accept = accept.unwrap_or("");
+    let accepts = |mime: &str| {
+        accept.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let matches = parts.next().is_some_and(|m| m.eq_ignore_ascii_case(mime));
+            let zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            matches && !zero
+        })
+    };
+    if accepts("image/avif") {
+        ImageFormat::Avif
+    } else if accepts("image/webp") {
+        ImageFormat::WebP
+    } else if source_has_alpha {
+        ImageFormat::Png
+    } else {
+        ImageFormat::Jpeg
+    }
+}
+
+/// True when the negotiated format does not depend on the source (AVIF or WebP is accepted).
+pub fn negotiation_needs_source(accept: Option<&str>) -> bool {
+    !matches!(
+        negotiate(accept, false),
+        ImageFormat::Avif | ImageFormat::WebP
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
+
+    #[test]
+    fn parses_canonical_paths() {
+        let config = ServerConfig::default();
+        let req = parse_transform(&format!("/thumb/400/300/{HASH}.webp"), &config).unwrap();
+        assert_eq!(req.pipeline.to_string(), "thumb/400/300");
+        assert_eq!(req.format, Some(ImageFormat::WebP));
+        let req = parse_transform(&format!("/{HASH}"), &config).unwrap();
+        assert!(req.pipeline.is_empty());
+        assert_eq!(req.format, None);
+        for bad in [
+            format!("/thumb/0400/300/{HASH}.webp"),
+            format!("/thumb/400/300/{HASH}.WEBP"),
+            format!("/thumb/400/300/{HASH}.tiff"),
+            format!("/thumb/400/300/{}.jpg", HASH.to_uppercase()),
+            format!("/thumb/400/300/g/center/{HASH}.jpg"),
+            format!("//{HASH}.jpg"),
+            format!("/thumb/400/300//{HASH}.jpg"),
+            "/thumb/400/300/abc.jpg".to_owned(),
+        ] {
+            let err = parse_transform(&bad, &config).unwrap_err();
+            assert_eq!(err.status, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn signatures_and_rotation() {
+        let old = SigningKey::new(b"old-key-0123456789".to_vec());
+        let new = SigningKey::new(b"new-key-0123456789".to_vec());
+        let rest = format!("/thumb/400/300/{HASH}.jpg");
+        let sig = sign(&old, &rest);
+        assert_eq!(sig.len(), SIGNATURE_LEN);
+        let config = ServerConfig {
+            signing_keys: vec![new.clone(), old.clone()],
+            ..ServerConfig::default()
+        };
+        assert!(parse_transform(&format!("/s/{sig}{rest}"), &config).is_ok());
+        assert!(parse_transform(&format!("/s/{}{rest}", sign(&new, &rest)), &config).is_ok());
+        let tampered = format!("/s/{sig}/thumb/400/301/{HASH}.jpg");
+        assert_eq!(parse_transform(&tampered, &config).unwrap_err().status, 403);
+        assert_eq!(parse_transform(&rest, &config).unwrap_err().status, 403);
+        let short = &sig[..31];
+        assert_eq!(
+            parse_transform(&format!("/s/{short}{rest}"), &config)
+                .unwrap_err()
+                .status,
+            403
+        );
+    }
+
+    #[test]
+    fn negotiates() {
+        let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+        assert_eq!(negotiate(Some(chrome), true), ImageFormat::Avif);
+        assert_eq!(negotiate(Some("image/webp,*/*"), false), ImageFormat::WebP);
+        assert_eq!(
+            negotiate(Some("image/avif;q=0, image/webp"), false),
+            ImageFormat::WebP
+        );
+        assert_eq!(negotiate(Some("*/*"), false), ImageFormat::Jpeg);
+        assert_eq!(negotiate(None, true), ImageFormat::Png);
+        assert!(negotiation_needs_source(Some("*/*")));
+        assert!(!negotiation_needs_source(Some(chrome)));
+    }
+}

@@ -1,0 +1,792 @@
+//! The HTTP API over real loopback connections, against the local store.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use origami_engine::{ImageFormat, Limits};
+use origami_server::{ServerConfig, SigningKey, Size};
+use origami_store::ContentHash;
+use reqwest::StatusCode;
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+async fn json(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// Asserts an error answer: status, JSON code, and the caching rule for its class.
+async fn assert_error(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status().as_u16(), status, "{}", response.url());
+    let cache = header(&response, "cache-control").unwrap().to_owned();
+    if status >= 500 {
+        assert_eq!(cache, "no-store");
+    } else {
+        assert_eq!(cache, "public, max-age=60");
+    }
+    assert!(!cache.contains("immutable"));
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    let body = json(response).await;
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+}
+
+#[tokio::test]
+async fn transforms_with_caching_headers_etag_and_head() {
+    let (store, _dirs) = local_store(&["local-a"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+
+    let url = server.url(&format!("/thumb/100/75/{hash}.jpg"));
+    let first = http.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(header(&first, "content-type"), Some("image/jpeg"));
+    assert_eq!(header(&first, "cache-control"), Some(IMMUTABLE));
+    assert_eq!(header(&first, "x-origami-region"), Some("local-a"));
+    assert!(
+        header(&first, "vary").is_none(),
+        "explicit extensions never vary"
+    );
+    assert!(header(&first, "x-request-id").is_some());
+    let etag = header(&first, "etag").unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"));
+    let len: usize = header(&first, "content-length").unwrap().parse().unwrap();
+    let body = first.bytes().await.unwrap();
+    assert_eq!(body.len(), len);
+    let info = origami_engine::probe(&body).unwrap();
+    assert_eq!(
+        (info.format, info.width, info.height),
+        (ImageFormat::Jpeg, 100, 75)
+    );
+
+    // Second time: from memory.
+    let again = http.get(&url).send().await.unwrap();
+    assert_eq!(header(&again, "x-origami-region"), Some("cache"));
+    assert_eq!(header(&again, "etag"), Some(etag.as_str()));
+    assert_eq!(again.bytes().await.unwrap(), body);
+
+    // Conditional: 304 with the same caching headers and no body.
+    let not_modified = http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&not_modified, "cache-control"), Some(IMMUTABLE));
+    assert_eq!(header(&not_modified, "etag"), Some(etag.as_str()));
+    assert!(not_modified.bytes().await.unwrap().is_empty());
+    let other = http
+        .get(&url)
+        .header("if-none-match", "\"nope\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+
+    // HEAD: same headers, no body.
+    let head = http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(len.to_string().as_str())
+    );
+    assert_eq!(header(&head, "cache-control"), Some(IMMUTABLE));
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    // Different format: a different ETag.
+    let webp = http
+        .get(server.url(&format!("/thumb/100/75/{hash}.webp")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&webp, "content-type"), Some("image/webp"));
+    assert_ne!(header(&webp, "etag"), Some(etag.as_str()));
+}
+
+#[tokio::test]
+async fn every_operation_route() {
+    let (store, _dirs) = local_store(&["ops"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    for (path, ext, w, h) in [
+        (
+            format!("/thumb/100/100/{hash}.png"),
+            ImageFormat::Png,
+            100,
+            100,
+        ),
+        (
+            format!("/thumb/160/0/{hash}.jpeg"),
+            ImageFormat::Jpeg,
+            160,
+            120,
+        ),
+        (
+            format!("/fit/100/100/{hash}.webp"),
+            ImageFormat::WebP,
+            100,
+            75,
+        ),
+        (
+            format!("/fit/1000/1000/{hash}.jpg"),
+            ImageFormat::Jpeg,
+            320,
+            240,
+        ),
+        (format!("/blur/2/{hash}.jpg"), ImageFormat::Jpeg, 320, 240),
+        (
+            format!("/thumb/40/30/g/smart/blur/1.5/dpr/2/q/70/{hash}.avif"),
+            ImageFormat::Avif,
+            80,
+            60,
+        ),
+        (
+            format!("/thumb/40/30/g/north/{hash}.gif"),
+            ImageFormat::Gif,
+            40,
+            30,
+        ),
+        (format!("/{hash}.png"), ImageFormat::Png, 320, 240),
+    ] {
+        let response = http.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            header(&response, "content-type"),
+            Some(ext.mime_type()),
+            "{path}"
+        );
+        let body = response.bytes().await.unwrap();
+        if ext != ImageFormat::Avif {
+            let info = origami_engine::probe(&body).unwrap();
+            assert_eq!(
+                (info.format, info.width, info.height),
+                (ext, w, h),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn negotiates_format_and_varies_only_then() {
+    let (store, _dirs) = local_store(&["neg"]);
+    let jpeg = put_fixture(&store, "baseline.jpg").await;
+    let alpha = put_fixture(&store, "alpha.png").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    let chrome = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
+    for (hash, accept, expected) in [
+        (jpeg, Some(chrome), "image/avif"),
+        (jpeg, Some("image/webp,*/*"), "image/webp"),
+        (jpeg, Some("*/*"), "image/jpeg"),
+        (jpeg, None, "image/jpeg"),
+        (alpha, Some("image/png,*/*"), "image/png"),
+        (alpha, Some("image/webp"), "image/webp"),
+    ] {
+        let mut request = http.get(server.url(&format!("/thumb/32/32/{hash}")));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            header(&response, "content-type"),
+            Some(expected),
+            "{accept:?}"
+        );
+        assert_eq!(header(&response, "vary"), Some("Accept"));
+        assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE));
+        let etag = header(&response, "etag").unwrap().to_owned();
+        let mut conditional = http
+            .get(server.url(&format!("/thumb/32/32/{hash}")))
+            .header("if-none-match", etag);
+        if let Some(accept) = accept {
+            conditional = conditional.header("accept", accept);
+        }
+        let conditional = conditional.send().await.unwrap();
+        assert_eq!(conditional.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&conditional, "vary"), Some("Accept"));
+    }
+}
+
+#[tokio::test]
+async fn error_statuses_are_json_and_briefly_cacheable() {
+    let (store, _dirs) = local_store(&["errors"]);
+    let good = put_fixture(&store, "baseline.jpg").await;
+    let text = put_fixture(&store, "text.jpg").await;
+    let corrupt = put_fixture(&store, "corrupt.jpg").await;
+    let bomb = put_fixture(&store, "bomb.png").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    let missing = ContentHash::of(b"never stored");
+    for (path, status, code) in [
+        (format!("/thumb/0100/75/{good}.jpg"), 400, "invalid_params"),
+        (
+            format!("/thumb/100/75/g/center/{good}.jpg"),
+            400,
+            "invalid_params",
+        ),
+        (format!("/thumb/100/75/{good}.JPG"), 400, "bad_path"),
+        (format!("/thumb/100/75/{good}.tiff"), 400, "bad_path"),
+        (
+            format!("/thumb/100/75/{}.jpg", &good.to_string()[..63]),
+            400,
+            "bad_path",
+        ),
+        (format!("/thumb/100/75/{good}.jpg?v=2"), 400, "bad_path"),
+        (format!("/thumb/5000/75/{good}.jpg"), 400, "invalid_params"),
+        (format!("/resize/100/75/{good}.jpg"), 400, "invalid_params"),
+        (format!("/thumb/100/75/{missing}.jpg"), 404, "not_found"),
+        (format!("/original/{missing}"), 404, "not_found"),
+        (format!("/info/{missing}"), 404, "not_found"),
+        (format!("/thumb/100/75/{text}.jpg"), 415, "unsupported"),
+        (format!("/thumb/100/75/{corrupt}.jpg"), 422, "corrupt"),
+        (format!("/thumb/100/75/{bomb}.jpg"), 422, "too_large"),
+        ("/nothing".to_owned(), 400, "bad_path"),
+    ] {
+        let response = http.get(server.url(&path)).send().await.unwrap();
+        assert_error(response, status, code).await;
+    }
+    let wrong_method = http.delete(server.url("/healthz")).send().await.unwrap();
+    assert_error(wrong_method, 405, "method_not_allowed").await;
+    let wrong_method = http
+        .put(server.url(&format!("/{good}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(wrong_method, 405, "method_not_allowed").await;
+    // The server is fine afterwards.
+    let ok = http
+        .get(server.url(&format!("/thumb/10/10/{good}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn originals_thumbhash_and_info() {
+    let (store, _dirs) = local_store(&["orig"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    let original = fixture("baseline.jpg");
+    for path in [format!("/original/{hash}"), format!("/original/{hash}.jpg")] {
+        let response = http.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(&response, "content-type"), Some("image/jpeg"));
+        assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE));
+        assert_eq!(
+            header(&response, "etag"),
+            Some(format!("\"{hash}\"").as_str())
+        );
+        assert_eq!(response.bytes().await.unwrap(), original);
+    }
+    let head = http
+        .head(server.url(&format!("/original/{hash}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(original.len().to_string().as_str())
+    );
+    let mismatch = http
+        .get(server.url(&format!("/original/{hash}.png")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(mismatch, 400, "bad_path").await;
+
+    let th = http
+        .get(server.url(&format!("/thumbhash/{hash}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(th.status(), StatusCode::OK);
+    assert_eq!(header(&th, "content-type"), Some("application/json"));
+    let th = json(th).await;
+    assert_eq!(
+        (th["width"].as_u64(), th["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert!(th["thumbhash"].as_str().is_some_and(|s| s.len() > 10));
+    let png = http
+        .get(server.url(&format!("/thumbhash/{hash}.png")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&png, "content-type"), Some("image/png"));
+    let png = png.bytes().await.unwrap();
+    assert_eq!(
+        origami_engine::probe(&png).unwrap().format,
+        ImageFormat::Png
+    );
+    let bad = http
+        .get(server.url(&format!("/thumbhash/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad, 400, "bad_path").await;
+
+    let info = json(
+        http.get(server.url(&format!("/info/{hash}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(info["format"], "jpg");
+    assert_eq!(info["width"], 320);
+    assert_eq!(info["height"], 240);
+    assert_eq!(info["bytes"], original.len());
+    assert_eq!(info["has_alpha"], false);
+    assert_eq!(info["orientation"], 1);
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let (store, _dirs) = local_store(&["ops-a", "ops-b"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    let health = http.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(header(&health, "cache-control"), Some("no-store"));
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready = json(ready).await;
+    assert_eq!(ready["ready"], true);
+    let names: Vec<_> = ready["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, ["ops-a", "ops-b"]);
+    assert_eq!(ready["regions"][0]["up"], true);
+
+    http.get(server.url(&format!("/thumb/20/20/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    for name in [
+        "origami_http_requests_total{route=\"transform\",status=\"200\"}",
+        "origami_http_request_seconds",
+        "origami_cache_total{outcome=\"miss\"}",
+        "origami_transform_seconds",
+        "origami_region_requests_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn signed_urls_accept_reject_and_rotate() {
+    let (store, _dirs) = local_store(&["signed"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let old = SigningKey::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+    let new = SigningKey::from_hex("f0e0d0c0b0a090807060504030201000ffee").unwrap();
+    let config = ServerConfig {
+        signing_keys: vec![new.clone(), old.clone()],
+        allowed_sizes: Some(vec![
+            Size {
+                width: 40,
+                height: 30,
+            },
+            Size {
+                width: 80,
+                height: 0,
+            },
+        ]),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    let rest = format!("/thumb/40/30/{hash}.jpg");
+    for key in [&old, &new] {
+        let sig = origami_server::sign(key, &rest);
+        let ok = http
+            .get(server.url(&format!("/s/{sig}{rest}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(header(&ok, "cache-control"), Some(IMMUTABLE));
+    }
+    let sig = origami_server::sign(&old, &rest);
+    let unknown = SigningKey::from_hex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
+    for path in [
+        rest.clone(),                                                  // unsigned
+        format!("/s/{sig}/thumb/40/31/{hash}.jpg"),                    // tampered
+        format!("/s/{}{rest}", origami_server::sign(&unknown, &rest)), // unknown key
+        format!("/s/{}{rest}", &sig[..20]),                            // truncated
+        format!("/s/{sig}"),                                           // no path
+    ] {
+        let response = http.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(
+            header(&response, "cache-control"),
+            Some("public, max-age=60")
+        );
+    }
+    // Allowed sizes: a correctly signed URL with another size is still refused.
+    let other = format!("/thumb/41/30/{hash}.jpg");
+    let response = http
+        .get(server.url(&format!("/s/{}{other}", origami_server::sign(&new, &other))))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 400, "size_not_allowed").await;
+    let fit = format!("/fit/80/0/{hash}.jpg");
+    let response = http
+        .get(server.url(&format!("/s/{}{fit}", origami_server::sign(&new, &fit))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Originals and health checks are not transform URLs.
+    let original = http
+        .get(server.url(&format!("/original/{hash}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn uploads_need_the_token() {
+    let (store, _dirs) = local_store(&["up-a", "up-b"]);
+    let off = spawn_server(ServerConfig::default(), store.clone()).await;
+    let http = client();
+    let image = fixture("baseline.jpg");
+    let response = http
+        .post(off.url("/originals"))
+        .header("authorization", "Bearer anything")
+        .body(image.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "uploads_disabled").await;
+
+    let config = ServerConfig {
+        upload_token: Some("s3cret-token".into()),
+        limits: Limits {
+            max_input_bytes: 40_000,
+            ..Limits::default()
+        },
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store.clone()).await;
+    let post = |auth: Option<&str>, body: Vec<u8>| {
+        let mut request = http.post(server.url("/originals")).body(body);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    assert_error(
+        post(None, image.clone()).await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(
+        post(Some("Bearer wrong"), image.clone()).await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        post(Some("Basic s3cret-token"), image.clone())
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    let created = post(Some("Bearer s3cret-token"), image.clone())
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body = json(created).await;
+    let hash = ContentHash::of(&image);
+    assert_eq!(body["hash"], hash.to_string());
+    assert_eq!(body["bytes"], image.len());
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(body["format"], "jpg");
+    assert_eq!(body["url"], format!("/original/{hash}.jpg"));
+    let mut regions: Vec<_> = body["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    regions.sort();
+    assert_eq!(regions, ["up-a", "up-b"]);
+    for region in store.regions() {
+        assert_eq!(region.get(&hash).await.unwrap(), image);
+    }
+    let again = post(Some("Bearer s3cret-token"), image.clone())
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+
+    let url = server.url(&format!("/original/{hash}.jpg"));
+    assert_eq!(http.get(url).send().await.unwrap().status(), StatusCode::OK);
+
+    assert_error(
+        post(Some("Bearer s3cret-token"), fixture("text.jpg"))
+            .await
+            .unwrap(),
+        415,
+        "unsupported",
+    )
+    .await;
+    assert_error(
+        post(Some("Bearer s3cret-token"), fixture("bomb.png"))
+            .await
+            .unwrap(),
+        422,
+        "too_large",
+    )
+    .await;
+    assert_error(
+        post(Some("Bearer s3cret-token"), vec![0xff; 50_000])
+            .await
+            .unwrap(),
+        413,
+        "too_large",
+    )
+    .await;
+    let get = http.get(server.url("/originals")).send().await.unwrap();
+    assert_error(get, 405, "method_not_allowed").await;
+}
+
+/// Every fixture, good or bad, gets the status the engine's verdict maps to, and the server keeps
+/// serving good requests after each bad one.
+#[tokio::test]
+async fn survives_every_fixture() {
+    let (store, _dirs) = local_store(&["fixtures"]);
+    let good = put_fixture(&store, "baseline.jpg").await;
+    let manifest: serde_json::Value = serde_json::from_slice(&fixture("manifest.json")).unwrap();
+    let server = spawn_server(ServerConfig::default(), store.clone()).await;
+    let http = client();
+    let pipeline: origami_engine::Pipeline = "thumb/64/48".parse().unwrap();
+    let mut bad = 0;
+    for entry in manifest["fixtures"].as_array().unwrap() {
+        let name = entry["file"].as_str().unwrap();
+        let bytes = fixture(name);
+        let hash = put_fixture(&store, name).await;
+        let expected = match origami_engine::transform(
+            &bytes,
+            &pipeline,
+            ImageFormat::Png,
+            &Limits::default(),
+        ) {
+            Ok(_) => 200,
+            Err(origami_engine::EngineError::Unsupported(_)) => 415,
+            Err(
+                origami_engine::EngineError::Corrupt(_) | origami_engine::EngineError::TooLarge(_),
+            ) => 422,
+            Err(origami_engine::EngineError::InvalidParams(_)) => 400,
+        };
+        if !entry["error"].is_null() {
+            assert_ne!(expected, 200, "{name} should fail");
+            bad += 1;
+        }
+        for path in [
+            format!("/thumb/64/48/{hash}.png"),
+            format!("/thumbhash/{hash}"),
+            format!("/info/{hash}"),
+        ] {
+            let response = http.get(server.url(&path)).send().await.unwrap();
+            let status = response.status().as_u16();
+            if path.starts_with("/thumb/") {
+                assert_eq!(status, expected, "{name}");
+            } else {
+                assert!(
+                    status == 200 || (400..500).contains(&status),
+                    "{name} {path}: {status}"
+                );
+            }
+            let cache = header(&response, "cache-control")
+                .unwrap_or_default()
+                .to_owned();
+            assert_eq!(cache.contains("immutable"), status == 200, "{name} {path}");
+        }
+        let ok = http
+            .get(server.url(&format!("/thumb/32/24/{good}.jpg")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK, "after {name}");
+    }
+    assert!(bad >= 10, "only {bad} bad fixtures");
+}
+
+#[tokio::test]
+async fn saturated_transforms_get_503_while_hits_and_health_stay_served() {
+    let (store, _dirs) = local_store(&["busy"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let gate = Gate::new();
+    let config = ServerConfig {
+        workers: 1,
+        max_queue: 0,
+        transform_hook: Some(gate.hook()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    let hot = server.url(&format!("/thumb/50/50/{hash}.jpg"));
+    assert_eq!(
+        http.get(&hot).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // Hold the only worker.
+    gate.hold("thumb/60/60");
+    let slow = tokio::spawn(
+        http.get(server.url(&format!("/thumb/60/60/{hash}.jpg")))
+            .send(),
+    );
+    gate.entered(1).await;
+
+    let refused = http
+        .get(server.url(&format!("/thumb/70/70/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&refused, "retry-after"), Some("1"));
+    assert_error(refused, 503, "saturated").await;
+    let hit = http.get(&hot).send().await.unwrap();
+    assert_eq!(hit.status(), StatusCode::OK);
+    assert_eq!(header(&hit, "x-origami-region"), Some("cache"));
+    assert_eq!(
+        http.get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(server.state.pool().busy(), 1);
+
+    gate.release();
+    assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::OK);
+    let after = http
+        .get(server.url(&format!("/thumb/70/70/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn request_deadline_answers_503() {
+    let (store, _dirs) = local_store(&["deadline"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let gate = Gate::new();
+    let config = ServerConfig {
+        request_timeout: Duration::from_millis(300),
+        transform_hook: Some(gate.hook()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    gate.hold("thumb/61/61");
+    let response = http
+        .get(server.url(&format!("/thumb/61/61/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&response, "retry-after"), Some("1"));
+    assert_error(response, 503, "timeout").await;
+    gate.release();
+}
+
+#[tokio::test]
+async fn graceful_shutdown_drains_in_flight_requests() {
+    let (store, _dirs) = local_store(&["drain"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let gate = Gate::new();
+    let config = ServerConfig {
+        transform_hook: Some(gate.hook()),
+        ..ServerConfig::default()
+    };
+    let mut server = spawn_server(config, store).await;
+    let http = client();
+    gate.hold("thumb/62/62");
+    let in_flight = tokio::spawn(
+        http.get(server.url(&format!("/thumb/62/62/{hash}.jpg")))
+            .send(),
+    );
+    gate.entered(1).await;
+    let serving = server.shutdown();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !serving.is_finished(),
+        "must wait for the in-flight request"
+    );
+    gate.release();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.bytes().await.unwrap().is_empty());
+    serving.await.unwrap().unwrap();
+    assert!(
+        http.get(server.url("/healthz")).send().await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
+async fn derivatives_are_shared_through_the_store() {
+    let (store, _dirs) = local_store(&["shared"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let config = ServerConfig {
+        persist_derivatives: true,
+        ..ServerConfig::default()
+    };
+    let first = spawn_server(config.clone(), store.clone()).await;
+    let http = client();
+    let path = format!("/thumb/90/60/{hash}.webp");
+    let made = http.get(first.url(&path)).send().await.unwrap();
+    assert_eq!(header(&made, "x-origami-region"), Some("shared"));
+    let made = made.bytes().await.unwrap();
+    let key = origami_store::DerivedKey::new(hash, "v1/thumb/90/60.webp").unwrap();
+    let mut stored = None;
+    for _ in 0..200 {
+        if let Ok(bytes) = origami_store::Store::get_derived(&store, &key).await {
+            stored = Some(bytes);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        stored.as_deref(),
+        Some(&made[..]),
+        "derivative written in the background"
+    );
+
+    // A second replica (cold memory) reads it instead of transforming.
+    let second = spawn_server(config, store).await;
+    let response = http.get(second.url(&path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "x-origami-region"), Some("derived"));
+    assert_eq!(response.bytes().await.unwrap(), made);
+    let stats = second.state.stats();
+    assert_eq!((stats.derived, stats.transforms), (1, 0));
+}

@@ -504,3 +504,63 @@ async fn fault_store_blackhole_and_corruption() {
         Err(StoreError::Unavailable { .. })
     ));
 }
+
+/// A region that never answers, with hedging on: every read is won by the hedge, yet the
+/// abandoned attempts still time out in the background and open the breaker; writes return
+/// after the quorum plus a grace period instead of the (long) write timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blackholed_region_with_hedging_still_trips_the_breaker() {
+    metrics();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let a = FaultStore::new(Arc::new(
+        LocalStore::with_name(unique("hole-a"), dirs[0].path()).unwrap(),
+    ));
+    let b = FaultStore::new(Arc::new(
+        LocalStore::with_name(unique("hole-b"), dirs[1].path()).unwrap(),
+    ));
+    let fa = a.faults();
+    let config = FailoverConfig {
+        hedge_after: Duration::from_millis(20),
+        attempt_timeout: Duration::from_millis(200),
+        write_timeout: Duration::from_secs(60),
+        breaker_probe: Duration::from_secs(60),
+        ..test_config()
+    };
+    let store = FailoverStore::new(vec![Arc::new(a), Arc::new(b)], config).unwrap();
+    let data = image(30);
+    let hash = store.put_bytes(data.clone()).await.unwrap().hash;
+    fa.set_stopped(true);
+    for _ in 0..6 {
+        assert_eq!(store.get(&hash).await.unwrap(), data);
+    }
+    let down = TwoRegions::wait_for(Duration::from_secs(10), || !is_up(&store, 0)).await;
+    assert!(
+        down.is_some(),
+        "breaker never opened: {:?}",
+        store.region_status()
+    );
+
+    // Writes: a black-holed region that is not yet known to be down.
+    let dirs2 = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let a = FaultStore::new(Arc::new(
+        LocalStore::with_name(unique("hole-c"), dirs2[0].path()).unwrap(),
+    ));
+    let b = FaultStore::new(Arc::new(
+        LocalStore::with_name(unique("hole-d"), dirs2[1].path()).unwrap(),
+    ));
+    a.faults().set_stopped(true);
+    let config = FailoverConfig {
+        attempt_timeout: Duration::from_millis(200),
+        write_timeout: Duration::from_secs(60),
+        ..test_config()
+    };
+    let store = FailoverStore::new(vec![Arc::new(a), Arc::new(b)], config).unwrap();
+    let started = Instant::now();
+    let out = store.put_bytes(image(31)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the write timeout"
+    );
+    assert_eq!(out.stored_in.len(), 1);
+    assert_eq!(out.missed[0].kind, CauseKind::Timeout);
+}

@@ -1,6 +1,6 @@
 //! A per-region circuit breaker.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -28,8 +28,8 @@ struct State {
 /// Leave to send one request to the region. Report how it went with [`Permit::success`] or
 /// [`Permit::failure`]; dropping it unreported (a cancelled hedge) changes nothing.
 #[derive(Debug)]
-pub(crate) struct Permit<'a> {
-    breaker: &'a Breaker,
+pub(crate) struct Permit {
+    breaker: Arc<Breaker>,
     probe: bool,
 }
 
@@ -57,11 +57,11 @@ impl Breaker {
     }
 
     /// A permit when the breaker is closed, or open with a probe due and none in flight.
-    pub(crate) fn admit(&self) -> Option<Permit<'_>> {
+    pub(crate) fn admit(self: &Arc<Self>) -> Option<Permit> {
         let mut state = self.lock();
         if !state.open {
             return Some(Permit {
-                breaker: self,
+                breaker: self.clone(),
                 probe: false,
             });
         }
@@ -72,7 +72,7 @@ impl Breaker {
         state.probe_in_flight = true;
         state.next_probe = now + self.probe;
         Some(Permit {
-            breaker: self,
+            breaker: self.clone(),
             probe: true,
         })
     }
@@ -137,7 +137,7 @@ impl Breaker {
     }
 }
 
-impl Permit<'_> {
+impl Permit {
     /// The region answered (an object, or "not found").
     pub(crate) fn success(mut self) {
         self.breaker.on_success(self.probe);
@@ -151,7 +151,7 @@ impl Permit<'_> {
     }
 }
 
-impl Drop for Permit<'_> {
+impl Drop for Permit {
     fn drop(&mut self) {
         if self.probe {
             // Cancelled before it reported: free the probe slot for the next request.
@@ -168,8 +168,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn opens_probes_and_closes() {
-        let b = Breaker::new("r".into(), 3, Duration::from_secs(5));
-        let fail = |b: &Breaker| b.admit().expect("admitted").failure("boom");
+        let b = Arc::new(Breaker::new("r".into(), 3, Duration::from_secs(5)));
+        let fail = |b: &Arc<Breaker>| b.admit().expect("admitted").failure("boom");
         fail(&b);
         fail(&b);
         assert!(b.is_up());

@@ -146,7 +146,7 @@ pub struct FailoverStore {
 pub(crate) struct Region {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) name: String,
-    pub(crate) breaker: Breaker,
+    pub(crate) breaker: Arc<Breaker>,
 }
 
 pub(crate) struct Inner {
@@ -178,8 +178,7 @@ impl fmt::Debug for FailoverStore {
 }
 
 type AttemptFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
-type InflightRead<'a, T> =
-    Pin<Box<dyn Future<Output = (usize, Result<T>, breaker::Permit<'a>)> + Send + 'a>>;
+type InflightRead<T> = Pin<Box<dyn Future<Output = (usize, Result<T>, breaker::Permit)> + Send>>;
 
 /// Which read a request is: the label in metrics, and whether it is verified and read-repaired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +246,7 @@ impl FailoverStore {
                 Region {
                     store,
                     name,
-                    breaker,
+                    breaker: Arc::new(breaker),
                 }
             })
             .collect();
@@ -311,9 +310,10 @@ impl FailoverStore {
         let (data, idx) = self
             .inner
             .read(ReadOp::Get, &hash.to_string(), Some(hash), |region| {
+                let (store, name) = (region.store.clone(), region.name.clone());
                 Box::pin(async move {
-                    let data = region.store.get(&hash).await?;
-                    verify(&region.name, &hash, data).await
+                    let data = store.get(&hash).await?;
+                    verify(&name, &hash, data).await
                 })
             })
             .await?;
@@ -325,8 +325,8 @@ impl FailoverStore {
         let (data, idx) = self
             .inner
             .read(ReadOp::GetDerived, &key.to_string(), None, |region| {
-                let key = key.clone();
-                Box::pin(async move { region.store.get_derived(&key).await })
+                let (store, key) = (region.store.clone(), key.clone());
+                Box::pin(async move { store.get_derived(&key).await })
             })
             .await?;
         Ok((data, self.inner.regions[idx].name.clone()))
@@ -373,64 +373,72 @@ fn outcome_label(result: &Result<impl Sized>) -> &'static str {
     }
 }
 
-impl Inner {
-    /// Runs `attempt` against `region` with the read timeout, recording metrics.
-    async fn attempt<'a, T>(
-        &self,
-        region: &'a Region,
-        op: &'static str,
-        fut: AttemptFuture<'a, T>,
-    ) -> Result<T> {
-        let started = Instant::now();
-        let result = match tokio::time::timeout(self.config.attempt_timeout, fut).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::unavailable(
-                &region.name,
-                CauseKind::Timeout,
-                format!(
-                    "no answer within {} ms",
-                    self.config.attempt_timeout.as_millis()
-                ),
-            )),
-        };
-        metrics::request(&region.name, op, outcome_label(&result), started.elapsed());
-        result
-    }
+/// Runs `fut` (an operation on region `name`) with `timeout`, recording metrics.
+async fn timed<T>(
+    name: String,
+    op: &'static str,
+    timeout: Duration,
+    fut: AttemptFuture<'static, T>,
+) -> Result<T> {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(timeout, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::unavailable(
+            &name,
+            CauseKind::Timeout,
+            format!("no answer within {} ms", timeout.as_millis()),
+        )),
+    };
+    metrics::request(&name, op, outcome_label(&result), started.elapsed());
+    result
+}
 
+/// Reports the outcome of an attempt nobody waits for any more (a hedge loser, a write past the
+/// quorum) to its region's breaker, so that a region that never answers still trips it.
+fn report_late<T>(result: &Result<T>, permit: breaker::Permit) {
+    match result {
+        Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Integrity { .. }) => permit.success(),
+        Err(err) => permit.failure(&err.to_string()),
+    }
+}
+
+impl Inner {
     /// The read path: rotating start, breaker admission, hedging, move-on on any failure.
     /// Returns the value and the index of the region that served it.
-    async fn read<'s, T, F>(
-        &'s self,
+    async fn read<T, F>(
+        &self,
         op: ReadOp,
         key: &str,
         repair_hash: Option<ContentHash>,
         make: F,
     ) -> Result<(T, usize)>
     where
-        T: Send + 's,
-        F: Fn(&'s Region) -> AttemptFuture<'s, T>,
+        T: Send + 'static,
+        F: Fn(&Region) -> AttemptFuture<'static, T>,
     {
         let n = self.regions.len();
         let start = self.next_start.fetch_add(1, Ordering::Relaxed) % n;
         let mut candidates = (0..n).map(|i| (start + i) % n).peekable();
         let mut causes: Vec<Option<RegionCause>> = vec![None; n];
         let mut not_found = 0usize;
-        let mut inflight: FuturesUnordered<InflightRead<'s, T>> = FuturesUnordered::new();
+        let mut inflight: FuturesUnordered<InflightRead<T>> = FuturesUnordered::new();
         let hedging = !self.config.hedge_after.is_zero();
 
         // Starts the next admitted candidate; `None` when none is left.
-        let mut launch = |inflight: &mut FuturesUnordered<InflightRead<'s, T>>,
+        let mut launch = |inflight: &mut FuturesUnordered<InflightRead<T>>,
                           causes: &mut Vec<Option<RegionCause>>|
          -> Option<usize> {
             for idx in candidates.by_ref() {
                 let region = &self.regions[idx];
                 match region.breaker.admit() {
                     Some(permit) => {
-                        let fut = make(region);
-                        inflight.push(Box::pin(async move {
-                            let result = self.attempt(region, op.label(), fut).await;
-                            (idx, result, permit)
-                        }));
+                        let fut = timed(
+                            region.name.clone(),
+                            op.label(),
+                            self.config.attempt_timeout,
+                            make(region),
+                        );
+                        inflight.push(Box::pin(async move { (idx, fut.await, permit) }));
                         return Some(idx);
                     }
                     None => {
@@ -467,6 +475,15 @@ impl Inner {
                             permit.success();
                             if let Some(hash) = repair_hash {
                                 self.read_repair(&hash, &causes);
+                            }
+                            if !inflight.is_empty() {
+                                // Let the losers finish (each is bounded by the attempt timeout)
+                                // so that their regions' breakers learn whether they answer.
+                                tokio::spawn(async move {
+                                    while let Some((_, result, permit)) = inflight.next().await {
+                                        report_late(&result, permit);
+                                    }
+                                });
                             }
                             return Ok((value, idx));
                         }
@@ -530,43 +547,31 @@ impl Inner {
         }
     }
 
-    /// Runs `write` on every admitted region at once; returns who acknowledged and who missed.
-    async fn write_all<'s, F>(
-        &'s self,
+    /// Runs `write` on every admitted region at once and returns who acknowledged and who
+    /// missed. Once the quorum is reached, stragglers get `attempt_timeout` more; those still
+    /// writing after that finish in the background (feeding their breaker, and queued for repair
+    /// of `repair_hash` if they fail) and are reported as missed.
+    async fn write_all<F>(
+        self: &Arc<Self>,
         op: &'static str,
+        repair_hash: Option<ContentHash>,
         write: F,
     ) -> (Vec<usize>, Vec<(usize, RegionCause)>)
     where
-        F: Fn(&'s Region) -> AttemptFuture<'s, ()>,
+        F: Fn(&Region) -> AttemptFuture<'static, ()>,
     {
         let mut missed = Vec::new();
-        let mut inflight = FuturesUnordered::new();
+        let mut inflight: FuturesUnordered<InflightRead<()>> = FuturesUnordered::new();
         for (idx, region) in self.regions.iter().enumerate() {
             match region.breaker.admit() {
                 Some(permit) => {
-                    let fut = write(region);
-                    inflight.push(async move {
-                        let started = Instant::now();
-                        let result =
-                            match tokio::time::timeout(self.config.write_timeout, fut).await {
-                                Ok(r) => r,
-                                Err(_) => Err(StoreError::unavailable(
-                                    &region.name,
-                                    CauseKind::Timeout,
-                                    format!(
-                                        "write not acknowledged within {} ms",
-                                        self.config.write_timeout.as_millis()
-                                    ),
-                                )),
-                            };
-                        metrics::request(
-                            &region.name,
-                            op,
-                            outcome_label(&result),
-                            started.elapsed(),
-                        );
-                        (idx, result, permit)
-                    });
+                    let fut = timed(
+                        region.name.clone(),
+                        op,
+                        self.config.write_timeout,
+                        write(region),
+                    );
+                    inflight.push(Box::pin(async move { (idx, fut.await, permit) }));
                 }
                 None => missed.push((
                     idx,
@@ -579,7 +584,21 @@ impl Inner {
             }
         }
         let mut stored = Vec::new();
-        while let Some((idx, result, permit)) = inflight.next().await {
+        let mut grace: Option<Instant> = None;
+        loop {
+            if grace.is_none() && stored.len() >= self.config.write_quorum {
+                grace = Some(Instant::now() + self.config.attempt_timeout);
+            }
+            let next = match grace {
+                None => inflight.next().await,
+                Some(deadline) => tokio::select! {
+                    next = inflight.next() => next,
+                    _ = tokio::time::sleep_until(deadline) => break,
+                },
+            };
+            let Some((idx, result, permit)) = next else {
+                break;
+            };
             match result {
                 Ok(()) => {
                     permit.success();
@@ -592,6 +611,31 @@ impl Inner {
                     missed.push((idx, cause));
                 }
             }
+        }
+        if !inflight.is_empty() {
+            let inner = Arc::clone(self);
+            for idx in 0..self.regions.len() {
+                if !stored.contains(&idx) && !missed.iter().any(|(i, _)| *i == idx) {
+                    missed.push((
+                        idx,
+                        RegionCause::new(
+                            &self.regions[idx].name,
+                            CauseKind::Timeout,
+                            "still writing after the quorum was reached (finishing in the background)",
+                        ),
+                    ));
+                }
+            }
+            tokio::spawn(async move {
+                while let Some((idx, result, permit)) = inflight.next().await {
+                    if result.is_err() {
+                        if let Some(hash) = repair_hash {
+                            inner.repair.enqueue(hash, idx);
+                        }
+                    }
+                    report_late(&result, permit);
+                }
+            });
         }
         stored.sort_unstable();
         missed.sort_unstable_by_key(|(idx, _)| *idx);
@@ -623,7 +667,8 @@ impl Store for FailoverStore {
         let (meta, _) = self
             .inner
             .read(ReadOp::Head, &hash.to_string(), None, |region| {
-                Box::pin(async move { region.store.head(&hash).await })
+                let store = region.store.clone();
+                Box::pin(async move { store.head(&hash).await })
             })
             .await?;
         Ok(meta)
@@ -632,13 +677,17 @@ impl Store for FailoverStore {
     async fn put(&self, blob: &Blob) -> Result<PutOutcome> {
         let (stored, missed) = self
             .inner
-            .write_all("put", |region| {
-                Box::pin(async move { region.store.put(blob).await.map(drop) })
+            .write_all("put", Some(*blob.hash()), |region| {
+                let (store, blob) = (region.store.clone(), blob.clone());
+                Box::pin(async move { store.put(&blob).await.map(drop) })
             })
             .await;
         if !stored.is_empty() {
-            for (idx, _) in &missed {
-                self.inner.repair.enqueue(*blob.hash(), *idx);
+            for (idx, cause) in &missed {
+                // Stragglers queue themselves if they fail.
+                if cause.kind != CauseKind::Timeout {
+                    self.inner.repair.enqueue(*blob.hash(), *idx);
+                }
             }
         }
         let names = |idxs: &[usize]| {
@@ -699,9 +748,9 @@ impl Store for FailoverStore {
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
         let (stored, missed) = self
             .inner
-            .write_all("put_derived", |region| {
-                let data = data.clone();
-                Box::pin(async move { region.store.put_derived(key, data).await })
+            .write_all("put_derived", None, |region| {
+                let (store, key, data) = (region.store.clone(), key.clone(), data.clone());
+                Box::pin(async move { store.put_derived(&key, data).await })
             })
             .await;
         if stored.len() < self.inner.config.write_quorum {

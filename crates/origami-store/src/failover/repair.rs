@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{verify, Inner, RepairConfig};
+use super::{timed, verify, Inner, RepairConfig};
 use crate::blob::Blob;
 use crate::error::{CauseKind, StoreError};
 use crate::hash::ContentHash;
@@ -236,9 +236,15 @@ impl Inner {
                     return;
                 };
                 let hash = probe_hash();
-                let result = self
-                    .attempt(region, "probe", Box::pin(region.store.head(&hash)))
-                    .await;
+                let store = region.store.clone();
+                let fut = Box::pin(async move { store.head(&hash).await });
+                let result = timed(
+                    region.name.clone(),
+                    "probe",
+                    self.config.attempt_timeout,
+                    fut,
+                )
+                .await;
                 match result {
                     Ok(_) | Err(StoreError::NotFound { .. }) => permit.success(),
                     Err(err) => permit.failure(&err.to_string()),
@@ -262,11 +268,13 @@ impl Inner {
             if idx == target || !other.breaker.is_up() {
                 continue;
             }
+            let (store, name) = (other.store.clone(), other.name.clone());
             let fut = Box::pin(async move {
-                let data = other.store.get(&hash).await?;
-                verify(&other.name, &hash, data).await
+                let data = store.get(&hash).await?;
+                verify(&name, &hash, data).await
             });
-            match self.attempt(other, "repair_read", fut).await {
+            let timeout = self.config.attempt_timeout;
+            match timed(other.name.clone(), "repair_read", timeout, fut).await {
                 Ok(data) => {
                     source = Some(data);
                     break;

@@ -7,7 +7,9 @@
 
 use std::process::Command;
 
-use origami_engine::{decode, transform_with_options, Bitmap, ImageFormat, Limits, Pipeline, TransformOptions};
+use origami_engine::{
+    decode, transform_with_options, Bitmap, ImageFormat, Limits, Pipeline, TransformOptions,
+};
 use ssimulacra2::{compute_frame_ssimulacra2, ColorPrimaries, Rgb, TransferCharacteristic};
 
 fn to_rgb(b: &Bitmap) -> Rgb {
@@ -15,7 +17,13 @@ fn to_rgb(b: &Bitmap) -> Rgb {
     let data: Vec<[f32; 3]> = b
         .data()
         .chunks_exact(c)
-        .map(|p| [p[0] as f32 / 255.0, p[1] as f32 / 255.0, p[2] as f32 / 255.0])
+        .map(|p| {
+            [
+                p[0] as f32 / 255.0,
+                p[1] as f32 / 255.0,
+                p[2] as f32 / 255.0,
+            ]
+        })
         .collect();
     Rgb::new(
         data,
@@ -34,8 +42,14 @@ fn score(reference: &Bitmap, candidate: &Bitmap) -> f64 {
 fn thumb(bytes: &[u8], format: ImageFormat, shrink_on_load: bool) -> Bitmap {
     let pipeline: Pipeline = "thumb/400/300/q/80".parse().expect("pipeline");
     let limits = Limits::default();
-    let out = transform_with_options(bytes, &pipeline, format, &limits, TransformOptions { shrink_on_load })
-        .expect("transform");
+    let out = transform_with_options(
+        bytes,
+        &pipeline,
+        format,
+        &limits,
+        TransformOptions { shrink_on_load },
+    )
+    .expect("transform");
     decode(&out.bytes, &limits).expect("decode output")
 }
 

@@ -51,6 +51,26 @@ pub(crate) struct Header {
     pub adobe: bool,
 }
 
+impl Header {
+    /// A header for formats whose orientation, ICC profile and progressiveness the engine does
+    /// not read (GIF, AVIF).
+    fn plain(format: ImageFormat, width: u32, height: u32, has_alpha: bool) -> Header {
+        Header {
+            info: ImageInfo {
+                format,
+                width,
+                height,
+                orientation: 1,
+                has_alpha,
+                progressive: false,
+                has_icc_profile: false,
+            },
+            icc_profile: None,
+            adobe: false,
+        }
+    }
+}
+
 /// Parses the header of `bytes`.
 pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
     let format = ImageFormat::sniff(bytes).ok_or_else(|| {
@@ -254,19 +274,12 @@ fn gif_header(b: &[u8]) -> Result<Header> {
             _ => break,
         }
     }
-    Ok(Header {
-        info: ImageInfo {
-            format: ImageFormat::Gif,
-            width: u32::from(width),
-            height: u32::from(height),
-            orientation: 1,
-            has_alpha,
-            progressive: false,
-            has_icc_profile: false,
-        },
-        icc_profile: None,
-        adobe: false,
-    })
+    Ok(Header::plain(
+        ImageFormat::Gif,
+        u32::from(width),
+        u32::from(height),
+        has_alpha,
+    ))
 }
 
 fn webp_header(b: &[u8]) -> Result<Header> {
@@ -379,17 +392,5 @@ fn avif_header(b: &[u8]) -> Result<Header> {
     let has_alpha = ipco
         .windows(b"auxiliary:alpha".len())
         .any(|w| w == b"auxiliary:alpha");
-    Ok(Header {
-        info: ImageInfo {
-            format: ImageFormat::Avif,
-            width,
-            height,
-            orientation: 1,
-            has_alpha,
-            progressive: false,
-            has_icc_profile: false,
-        },
-        icc_profile: None,
-        adobe: false,
-    })
+    Ok(Header::plain(ImageFormat::Avif, width, height, has_alpha))
 }

@@ -17,19 +17,45 @@ use origami_store::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use crate::server_config::{
+    default_listen, server_config, CacheSection, LimitsSection, SecuritySection, ServerSection,
+};
+
 /// The whole configuration.
 ///
 /// Unknown top-level keys are ignored (so that stray `ORIGAMI_*` variables do not break a
 /// command); unknown keys inside a section are errors.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// The address `origami serve` listens on (default `127.0.0.1:8080`).
+    pub listen: String,
     /// `[store]`: where originals live.
     pub store: StoreSection,
     /// `[failover]`: how the regions are used.
     pub failover: FailoverSection,
-    // Reserved for the HTTP server: `listen`, `[server]`, `[cache]`, `[limits]` and `[security]`
-    // go here, each a field with a `Default`, like the two sections above.
+    /// `[server]`: the CPU pool, its queue and the request deadline.
+    pub server: ServerSection,
+    /// `[cache]`: the memory cache and the shared derived space.
+    pub cache: CacheSection,
+    /// `[limits]`: what the engine accepts and produces.
+    pub limits: LimitsSection,
+    /// `[security]`: uploads and signed URLs.
+    pub security: SecuritySection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            store: StoreSection::default(),
+            failover: FailoverSection::default(),
+            server: ServerSection::default(),
+            cache: CacheSection::default(),
+            limits: LimitsSection::default(),
+            security: SecuritySection::default(),
+        }
+    }
 }
 
 /// `[store]`: a local directory, or one `[[store.s3]]` entry per region.
@@ -197,7 +223,8 @@ pub async fn build_store(config: &Config) -> anyhow::Result<FailoverStore> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    // figment::Jail closures return figment::Error, which is large; fine in tests.
+    #![allow(clippy::unwrap_used, clippy::result_large_err)]
     use super::*;
 
     #[test]
@@ -250,6 +277,78 @@ mod tests {
             let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
             assert_eq!(config.store.s3.len(), 1);
             assert_eq!(config.store.s3[0].name, "x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn server_sections() {
+        figment::Jail::expect_with(|jail| {
+            let defaults = server_config(&Config::load(None).unwrap()).unwrap();
+            assert_eq!(Config::default().listen, "127.0.0.1:8080");
+            assert_eq!(defaults.max_queue, 64);
+            assert_eq!(defaults.request_timeout, Duration::from_secs(10));
+            assert_eq!(defaults.cache_memory_bytes, 256 << 20);
+            assert!(!defaults.persist_derivatives, "off for the local store");
+            assert!(defaults.upload_token.is_none());
+            assert!(defaults.signing_keys.is_empty() && defaults.allowed_sizes.is_none());
+
+            jail.create_file(
+                "origami.toml",
+                r#"
+                listen = "0.0.0.0:9000"
+                [[store.s3]]
+                name = "a"
+                bucket = "bucket-a"
+                region = "us-east-1"
+                [server]
+                workers = 3
+                max_queue = 7
+                request_timeout_ms = 2500
+                [cache]
+                memory_bytes = 1000
+                [limits]
+                max_source_pixels = 1000000
+                avif_speed = 6
+                [security]
+                upload_token = "secret"
+                signing_keys = ["00112233445566778899aabbccddeeff"]
+                allowed_sizes = ["400x300", "0x128"]
+                "#,
+            )?;
+            jail.set_env("ORIGAMI_LISTEN", "127.0.0.1:9001");
+            jail.set_env("ORIGAMI_SERVER__MAX_QUEUE", "8");
+            let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+            assert_eq!(config.listen, "127.0.0.1:9001");
+            let server = server_config(&config).unwrap();
+            assert_eq!(server.workers, 3);
+            assert_eq!(server.max_queue, 8);
+            assert_eq!(server.request_timeout, Duration::from_millis(2500));
+            assert_eq!(server.cache_memory_bytes, 1000);
+            assert!(server.persist_derivatives, "on by default with S3 regions");
+            assert_eq!(server.limits.max_source_pixels, 1_000_000);
+            assert_eq!(server.limits.avif_speed, 6);
+            assert_eq!(
+                server.limits.max_output_side,
+                origami_engine::Limits::default().max_output_side
+            );
+            assert_eq!(server.upload_token.as_deref(), Some("secret"));
+            assert_eq!(server.signing_keys.len(), 1);
+            assert_eq!(server.allowed_sizes.unwrap().len(), 2);
+
+            jail.set_env("ORIGAMI_CACHE__PERSIST_DERIVATIVES", "false");
+            jail.set_env("ORIGAMI_SECURITY__UPLOAD_TOKEN", "");
+            let server = server_config(&Config::load(Some(Path::new("origami.toml"))).unwrap());
+            let server = server.unwrap();
+            assert!(!server.persist_derivatives);
+            assert!(
+                server.upload_token.is_none(),
+                "an empty token keeps uploads off"
+            );
+
+            jail.set_env("ORIGAMI_SECURITY__SIGNING_KEYS", r#"["abc"]"#);
+            let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+            assert!(server_config(&config).is_err());
             Ok(())
         });
     }

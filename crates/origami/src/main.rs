@@ -8,13 +8,23 @@ use clap::{Parser, Subcommand};
 mod config;
 mod engine_cmd;
 mod error;
+mod serve_cmd;
+mod server_config;
 mod store_cmd;
+
+// mimalloc instead of glibc malloc: the server allocates and frees multi-megabyte pixel buffers
+// on several worker threads at once; glibc's per-thread arenas keep those pages mapped, so RSS
+// ratchets up under load, while mimalloc returns freed segments to the OS and is faster for the
+// many small allocations of request handling.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Origami: a content-addressed image origin for CDNs.
 #[derive(Debug, Parser)]
 #[command(name = "origami", version, about)]
 struct Cli {
-    /// The TOML configuration file (store regions, failover); every key can also be set with
+    /// The TOML configuration file (listen address, store regions, failover, server, cache,
+    /// limits, security); every key can also be set with
     /// `ORIGAMI_<SECTION>__<KEY>`. Without one, originals go to `./origami-data`.
     #[arg(long, global = true, value_name = "FILE", env = "ORIGAMI_CONFIG")]
     config: Option<PathBuf>,
@@ -34,6 +44,8 @@ enum Command {
     Get(store_cmd::GetArgs),
     /// Copy every original to every region lacking it (`--verify`: also repair corrupt copies).
     Sync(store_cmd::SyncArgs),
+    /// Serve the HTTP origin API (thumbnails, originals, uploads, metrics) over the store.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +62,7 @@ fn main() -> ExitCode {
         Command::Put(args) => store_cmd::put(args, cli.config.as_deref()),
         Command::Get(args) => store_cmd::get(args, cli.config.as_deref()),
         Command::Sync(args) => store_cmd::sync(args, cli.config.as_deref()),
+        Command::Serve(args) => serve_cmd::serve(args, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

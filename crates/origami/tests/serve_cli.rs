@@ -1,0 +1,200 @@
+//! `origami serve` run as a process: with no configuration at all it serves `./origami-data`,
+//! `listen`/`[server]`/`[security]` come from the file and the environment, `--log-format json`
+//! writes JSON lines, and SIGTERM drains and exits cleanly.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_origami");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A raw HTTP/1.1 GET: (status, headers as lowercase "name: value" lines, body).
+fn get(port: u16, path: &str) -> (u16, Vec<String>, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines.map(str::to_ascii_lowercase).collect();
+    (status, headers, response[split + 4..].to_vec())
+}
+
+/// `origami serve` in `dir`, ready (answering /healthz) before this returns.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .args(args)
+            .current_dir(dir)
+            .env("ORIGAMI_LISTEN", &listen)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "origami serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let stderr = self.child.stderr.take().unwrap();
+        let lines = BufReader::new(stderr).lines().map(Result::unwrap).collect();
+        (self.child.wait().unwrap(), lines)
+    }
+}
+
+fn put(dir: &Path, file: &Path) -> String {
+    let output = Command::new(BIN)
+        .arg("put")
+        .arg(file)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn serves_the_local_store_with_no_configuration_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = put(dir.path(), &fixture("baseline.jpg"));
+    assert!(dir.path().join("origami-data").is_dir());
+
+    let server = Server::start(dir.path(), &[], &[]);
+    let (status, _, body) = get(server.port, "/healthz");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+
+    let (status, headers, body) = get(server.port, &format!("/thumb/40/30/{hash}.png"));
+    assert_eq!(status, 200);
+    assert!(headers.contains(&"cache-control: public, max-age=31536000, immutable".to_owned()));
+    assert!(headers.contains(&"content-type: image/png".to_owned()));
+    assert_eq!(&body[1..4], b"PNG");
+
+    let (status, headers, _) = get(server.port, &format!("/thumb/40/30/{}.png", "0".repeat(64)));
+    assert_eq!(status, 404);
+    assert!(!headers.iter().any(|h| h.contains("immutable")));
+
+    let (status, _, body) = get(server.port, "/metrics");
+    assert_eq!(status, 200);
+    let metrics = String::from_utf8(body).unwrap();
+    assert!(metrics.contains("origami_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("origami_region_up"), "{metrics}");
+
+    let (exit, log) = server.terminate();
+    assert!(exit.success(), "{exit:?}\n{}", log.join("\n"));
+    // Human logs: the start line and one access-log line per request.
+    assert!(log.iter().any(|l| l.contains("starting")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("/thumb/40/30/")), "{log:?}");
+}
+
+#[test]
+fn reads_the_server_sections_and_writes_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = put(dir.path(), &fixture("baseline.jpg"));
+    std::fs::write(
+        dir.path().join("origami.toml"),
+        "[security]\nallowed_sizes = [\"40x30\"]\n[server]\nworkers = 1\n",
+    )
+    .unwrap();
+
+    let server = Server::start(
+        dir.path(),
+        &["--config", "origami.toml", "--log-format", "json"],
+        &[("ORIGAMI_CACHE__MEMORY_BYTES", "1048576")],
+    );
+    assert_eq!(get(server.port, &format!("/thumb/40/30/{hash}.jpg")).0, 200);
+    let (status, _, body) = get(server.port, &format!("/thumb/41/30/{hash}.jpg"));
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+
+    let (exit, log) = server.terminate();
+    assert!(exit.success());
+    assert!(!log.is_empty());
+    for line in &log {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(value.get("level").is_some(), "{line}");
+    }
+}
+
+#[test]
+fn refuses_a_bad_server_configuration_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value) in [
+        ("ORIGAMI_SECURITY__SIGNING_KEYS", "[\"not-hex\"]"),
+        ("ORIGAMI_SERVER__MAX_QUEUE", "lots"),
+        ("ORIGAMI_SECURITY__ALLOWED_SIZES", "[\"400\"]"),
+    ] {
+        let output = Command::new(BIN)
+            .arg("serve")
+            .current_dir(dir.path())
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{key}={value}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("origami: "), "{stderr}");
+    }
+}

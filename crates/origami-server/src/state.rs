@@ -146,12 +146,13 @@ fn format_label(format: ImageFormat) -> &'static str {
 
 impl AppState {
     /// Builds the state: a result cache of `config.cache_memory_bytes`, a pool of
-    /// `config.workers`. `prometheus` is what `/metrics` renders (404 without one).
+    /// `config.workers` threads. `prometheus` is what `/metrics` renders (404 without one).
+    /// Fails only when the pool's threads cannot be started.
     pub fn new(
         store: FailoverStore,
         config: ServerConfig,
         prometheus: Option<PrometheusHandle>,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         m::describe();
         let cache = Cache::builder()
             .max_capacity(config.cache_memory_bytes)
@@ -160,8 +161,8 @@ impl AppState {
             })
             .build();
         let infos = Cache::builder().max_capacity(100_000).build();
-        let pool = TransformPool::new(config.workers, config.max_queue);
-        Self {
+        let pool = TransformPool::new(config.workers, config.max_queue)?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 config,
@@ -171,7 +172,7 @@ impl AppState {
                 stats: Stats::default(),
                 prometheus,
             }),
-        }
+        })
     }
 
     /// The configuration.

@@ -564,3 +564,36 @@ async fn blackholed_region_with_hedging_still_trips_the_breaker() {
     assert_eq!(out.stored_in.len(), 1);
     assert_eq!(out.missed[0].kind, CauseKind::Timeout);
 }
+
+/// Originals and derived objects rotate separately: the server reads the derived space and then
+/// the original for every new rendition, and with one shared rotation over two regions every
+/// original would come from the same region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_derived_and_original_reads_each_rotate_over_every_region() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let names = [unique("rot-a"), unique("rot-b")];
+    let regions: Vec<Arc<dyn Store>> = names
+        .iter()
+        .zip(&dirs)
+        .map(|(name, dir)| {
+            Arc::new(LocalStore::with_name(name.clone(), dir.path()).unwrap()) as Arc<dyn Store>
+        })
+        .collect();
+    let store = FailoverStore::new(regions, test_config()).unwrap();
+    let data = image(30);
+    let hash = store.put_bytes(data.clone()).await.unwrap().hash;
+    let mut served = std::collections::HashMap::<String, usize>::new();
+    for i in 0..8 {
+        let key = DerivedKey::new(hash, format!("thumb-{i}.jpg")).unwrap();
+        assert!(store
+            .get_derived_with_region(&key)
+            .await
+            .unwrap_err()
+            .is_not_found());
+        let (bytes, region) = store.get_with_region(&hash).await.unwrap();
+        assert_eq!(bytes, data);
+        *served.entry(region).or_default() += 1;
+    }
+    assert_eq!(served.get(&names[0]), Some(&4), "{served:?}");
+    assert_eq!(served.get(&names[1]), Some(&4), "{served:?}");
+}

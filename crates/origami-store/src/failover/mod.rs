@@ -153,7 +153,10 @@ pub(crate) struct Inner {
     name: String,
     pub(crate) regions: Vec<Region>,
     pub(crate) config: FailoverConfig,
-    next_start: AtomicUsize,
+    /// The rotation of each [`ReadOp`], apart: a request that reads the derived space and then
+    /// the original would otherwise, with two regions, always read its original from the same
+    /// region.
+    next_start: [AtomicUsize; ReadOp::COUNT],
     pub(crate) repair: RepairQueue,
     hedged_reads: AtomicU64,
     integrity_failures: AtomicU64,
@@ -189,6 +192,17 @@ enum ReadOp {
 }
 
 impl ReadOp {
+    const COUNT: usize = 3;
+
+    /// Its slot in [`Inner::next_start`].
+    fn index(self) -> usize {
+        match self {
+            Self::Get => 0,
+            Self::Head => 1,
+            Self::GetDerived => 2,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Get => "get",
@@ -255,7 +269,7 @@ impl FailoverStore {
             regions,
             repair: RepairQueue::new(config.repair.clone()),
             config,
-            next_start: AtomicUsize::new(0),
+            next_start: Default::default(),
             hedged_reads: AtomicU64::new(0),
             integrity_failures: AtomicU64::new(0),
         });
@@ -417,7 +431,7 @@ impl Inner {
         F: Fn(&Region) -> AttemptFuture<'static, T>,
     {
         let n = self.regions.len();
-        let start = self.next_start.fetch_add(1, Ordering::Relaxed) % n;
+        let start = self.next_start[op.index()].fetch_add(1, Ordering::Relaxed) % n;
         let mut candidates = (0..n).map(|i| (start + i) % n).peekable();
         let mut causes: Vec<Option<RegionCause>> = vec![None; n];
         let mut not_found = 0usize;

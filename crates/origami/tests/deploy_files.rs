@@ -345,6 +345,29 @@ fn flag(args: &[String], name: &str) -> Option<String> {
 #[test]
 fn compose_runs_origami_over_two_replicated_minio_regions() {
     let compose = yaml("docker-compose.yml");
+    // Compose interpolates `$VAR` and `${VAR}` in every value and rejects any other `$`
+    // (`$(...)` is an "invalid interpolation format"); this file uses no variables, so every `$`
+    // in a value must be the `$$` escape.
+    fn values(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Sequence(items) => items.iter().for_each(|i| values(i, out)),
+            Value::Mapping(m) => m.values().for_each(|i| values(i, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    values(&compose, &mut all);
+    for value in &all {
+        let mut rest = value.as_str();
+        while let Some(at) = rest.find('$') {
+            assert!(
+                rest[at + 1..].starts_with('$'),
+                "docker-compose.yml: a `$` Compose would interpolate in {value:?}"
+            );
+            rest = &rest[at + 2..];
+        }
+    }
     let services = compose["services"].as_mapping().unwrap();
     let names: HashSet<String> = services.keys().map(string).collect();
     for name in [

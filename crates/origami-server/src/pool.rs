@@ -153,6 +153,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_panicking_transform_is_an_internal_error_and_frees_its_worker() {
+        let pool = TransformPool::new(1, 0).unwrap();
+        let failed = pool
+            .run(|| -> u8 { panic!("a bug in a codec") })
+            .await
+            .unwrap_err();
+        assert_eq!(failed.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(pool.busy(), 0);
+        assert_eq!(pool.run(|| 5).await.unwrap(), 5);
+    }
+
+    #[tokio::test]
     async fn queues_up_to_the_limit() {
         let pool = TransformPool::new(1, 1).unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<()>();

@@ -4,6 +4,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PHOTOS="${PHOTOS_DIR:-$ROOT/benches/photos}"
 PORT="${PORT:-18080}"
 WRK_THREADS="${WRK_THREADS:-2}"
+# origami's cache.memory_bytes during load and soak runs (64 MiB).
+CACHE_BYTES="${CACHE_BYTES:-67108864}"
 
 # install_missing PACKAGE_FOR_COMMAND...: "cmd:package" pairs, installed from Debian as root.
 install_missing() {

@@ -20,7 +20,6 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 CONC="${CONC:-2 8 32}"
 DURATION="${DURATION:-20}"
-CACHE_BYTES="${CACHE_BYTES:-67108864}"
 SHARP_DIR="${SHARP_DIR:-}"
 NGINX="${NGINX:-1}"
 OUT="${OUT:-$ROOT/target/load/results.tsv}"

@@ -13,7 +13,6 @@ set -euo pipefail
 MINUTES="${MINUTES:-30}"
 CONC="${CONC:-8}"
 SAMPLE_SECS="${SAMPLE_SECS:-60}"
-CACHE_BYTES="${CACHE_BYTES:-67108864}"
 
 install_missing wrk:wrk curl:curl
 build_origami

@@ -88,6 +88,27 @@ pub(crate) fn decode(
     Ok(orient::apply(bitmap, header.info.orientation))
 }
 
+/// The size (stored orientation) and bytes per pixel [`decode`] produces for `header` and
+/// `min_size`: JPEGs at their DCT scale, other formats whole; 4 bytes per pixel for images with
+/// alpha and CMYK JPEGs, else 3 (8-bit: PNG's 16-bit samples are converted to 8).
+pub(crate) fn decoded_size(header: &Header, min_size: Option<(u32, u32)>) -> (u32, u32, u32) {
+    let info = &header.info;
+    let channels = if info.has_alpha || header.adobe { 4 } else { 3 };
+    if info.format != ImageFormat::Jpeg {
+        return (info.width, info.height, channels);
+    }
+    let min_stored = min_size.map(|(w, h)| {
+        if info.orientation >= 5 {
+            (h, w)
+        } else {
+            (w, h)
+        }
+    });
+    let scale = jpeg_scale(info.width, info.height, min_stored);
+    let side = |n: u32| u32::try_from(scale.scale(n as usize)).unwrap_or(n);
+    (side(info.width), side(info.height), channels)
+}
+
 /// The DCT scaling factors with fast paths in libjpeg-turbo, smallest first.
 const JPEG_SCALES: [ScalingFactor; 3] = [
     ScalingFactor::ONE_EIGHTH,

@@ -108,7 +108,50 @@ pub fn transform_with_options(
     options: TransformOptions,
 ) -> Result<Transformed> {
     let header = probe::read_header(input)?;
-    decode::check_limits(input, &header, limits)?;
+    let Plan { ops, min_size } = plan(input, &header, pipeline, limits, options)?;
+    let max_side = limits.max_output_side;
+    let mut bitmap = decode::decode(input, &header, min_size, limits)?;
+    for op in ops {
+        bitmap = match op {
+            Op::Thumb {
+                width,
+                height,
+                gravity,
+            } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
+            Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
+            Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
+        };
+    }
+    if bitmap.width() > max_side || bitmap.height() > max_side {
+        bitmap = resize::fit(&bitmap, max_side, max_side)?;
+    }
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let bytes = encode::encode(bitmap, format, pipeline.quality(), limits)?;
+    Ok(Transformed {
+        bytes,
+        format,
+        width,
+        height,
+    })
+}
+
+/// What a transform will do, worked out from the header.
+struct Plan {
+    /// The operations, dpr applied.
+    ops: Vec<Op>,
+    /// The smallest decoded size (oriented) they need; `None`: decode at full size.
+    min_size: Option<(u32, u32)>,
+}
+
+/// Checks the limits and works out the [`Plan`].
+fn plan(
+    input: &[u8],
+    header: &probe::Header,
+    pipeline: &Pipeline,
+    limits: &Limits,
+    options: TransformOptions,
+) -> Result<Plan> {
+    decode::check_limits(input, header, limits)?;
     let ops: Vec<Op> = pipeline.scaled_ops().collect();
     let max_side = limits.max_output_side;
     for op in &ops {
@@ -133,29 +176,37 @@ pub fn transform_with_options(
         None => Some(resize::fit_size(ow, oh, max_side, max_side)),
     }
     .filter(|_| options.shrink_on_load);
-    let mut bitmap = decode::decode(input, &header, min_size, limits)?;
-    for op in ops {
-        bitmap = match op {
-            Op::Thumb {
-                width,
-                height,
-                gravity,
-            } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
-            Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
-            Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
-        };
-    }
-    if bitmap.width() > max_side || bitmap.height() > max_side {
-        bitmap = resize::fit(&bitmap, max_side, max_side)?;
-    }
-    let (width, height) = (bitmap.width(), bitmap.height());
-    let bytes = encode::encode(bitmap, format, pipeline.quality(), limits)?;
-    Ok(Transformed {
-        bytes,
-        format,
-        width,
-        height,
-    })
+    Ok(Plan { ops, min_size })
+}
+
+/// An estimate of the memory, in bytes, that [`transform`] of `input` with `pipeline` needs at
+/// its peak, from the header alone (no pixel is decoded): the decoded image (at its
+/// shrink-on-load scale) twice over, for the bitmap and the working copy an operation makes;
+/// the first operation's result (RGBA) twice over, for the resize and the encoder's buffers;
+/// 256 KiB of codec state; and for a progressive JPEG the whole-image coefficient buffer
+/// libjpeg decodes through.
+/// Servers weigh concurrent transforms with it, so that several large ones do not run at once.
+///
+/// Fails as [`transform`] would on a bad header or a request over the limits.
+pub fn working_memory(input: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<u64> {
+    let header = probe::read_header(input)?;
+    let Plan { min_size, .. } = plan(
+        input,
+        &header,
+        pipeline,
+        limits,
+        TransformOptions::default(),
+    )?;
+    let (width, height, channels) = decode::decoded_size(&header, min_size);
+    let decoded = u64::from(width) * u64::from(height) * u64::from(channels);
+    // The first operation's size before any crop (at least its output), or the decoded image.
+    let result = min_size.map_or(decoded, |(w, h)| u64::from(w) * u64::from(h) * 4);
+    let coefficients = if header.info.progressive {
+        header.coefficient_bytes
+    } else {
+        0
+    };
+    Ok(2 * decoded + 2 * result + coefficients + (256 << 10))
 }
 
 /// A ThumbHash placeholder and the size of the image it stands for.

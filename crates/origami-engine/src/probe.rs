@@ -49,6 +49,10 @@ pub(crate) struct Header {
     pub icc_profile: Option<Vec<u8>>,
     /// JPEG only: an Adobe APP14 marker was present (CMYK data is then stored inverted).
     pub adobe: bool,
+    /// JPEG only: bytes of DCT coefficients in the whole image (2 per coefficient, 64 per
+    /// block, every component at its own sampling). A progressive JPEG is decoded through a
+    /// buffer of this size whatever the output scale.
+    pub coefficient_bytes: u64,
 }
 
 impl Header {
@@ -67,6 +71,7 @@ impl Header {
             },
             icc_profile: None,
             adobe: false,
+            coefficient_bytes: 0,
         }
     }
 }
@@ -146,6 +151,7 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
     let mut icc_chunks = Vec::new();
     let mut adobe = false;
     let mut sof: Option<(u32, u32, u8, bool)> = None;
+    let mut coefficient_bytes = 0;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes.
         if *b.get(pos).ok_or_else(|| truncated("JPEG"))? != 0xFF {
@@ -179,6 +185,7 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
                 let components = *seg.get(5).ok_or_else(|| truncated("JPEG"))?;
                 let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
                 sof = Some((u32::from(width), u32::from(height), components, progressive));
+                coefficient_bytes = jpeg_coefficient_bytes(seg, width, height);
             }
             0xDA => break,
             _ => {}
@@ -199,7 +206,32 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
         },
         icc_profile: join_icc(icc_chunks),
         adobe: adobe && components == 4,
+        coefficient_bytes,
     })
+}
+
+/// The size of a JPEG's coefficients from its SOF segment `seg` (after the length): each
+/// component's blocks at its sampling factors relative to the largest, 128 bytes per block.
+/// Components beyond the segment's end are not counted (the decoder rejects such a file).
+fn jpeg_coefficient_bytes(seg: &[u8], width: u16, height: u16) -> u64 {
+    let sampling: Vec<(u64, u64)> = seg
+        .get(6..)
+        .unwrap_or_default()
+        .chunks_exact(3)
+        .take(usize::from(seg.get(5).copied().unwrap_or(0)))
+        .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 0x0f).max(1)))
+        .collect();
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    let (w, h) = (u64::from(width), u64::from(height));
+    sampling
+        .iter()
+        .map(|&(hs, vs)| {
+            let blocks_w = (w * hs).div_ceil(h_max).div_ceil(8);
+            let blocks_h = (h * vs).div_ceil(v_max).div_ceil(8);
+            blocks_w * blocks_h * 128
+        })
+        .sum()
 }
 
 fn png_header(b: &[u8]) -> Result<Header> {
@@ -242,6 +274,7 @@ fn png_header(b: &[u8]) -> Result<Header> {
         },
         icc_profile: None,
         adobe: false,
+        coefficient_bytes: 0,
     })
 }
 
@@ -352,6 +385,7 @@ fn webp_header(b: &[u8]) -> Result<Header> {
         },
         icc_profile: icc,
         adobe: false,
+        coefficient_bytes: 0,
     })
 }
 
@@ -393,4 +427,37 @@ fn avif_header(b: &[u8]) -> Result<Header> {
         .windows(b"auxiliary:alpha".len())
         .any(|w| w == b"auxiliary:alpha");
     Ok(Header::plain(ImageFormat::Avif, width, height, has_alpha))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coefficient_bytes_follow_the_sampling_factors() {
+        // SOF body for 100x60: precision 8, height, width, 3 components.
+        let sof = |sampling: [u8; 3]| {
+            let mut seg = vec![8, 0, 60, 0, 100, 3];
+            for (id, s) in sampling.into_iter().enumerate() {
+                seg.extend([id as u8 + 1, s, 0]);
+            }
+            seg
+        };
+        // 4:2:0: luma 13x8 blocks, each chroma 7x4 (50x30 samples).
+        assert_eq!(
+            jpeg_coefficient_bytes(&sof([0x22, 0x11, 0x11]), 100, 60),
+            (13 * 8 + 2 * 7 * 4) * 128
+        );
+        // 4:4:4: three 13x8 planes.
+        assert_eq!(
+            jpeg_coefficient_bytes(&sof([0x11, 0x11, 0x11]), 100, 60),
+            3 * 13 * 8 * 128
+        );
+        // A truncated segment counts what it holds and never panics.
+        assert_eq!(
+            jpeg_coefficient_bytes(&sof([0x11, 0x11, 0x11])[..9], 100, 60),
+            13 * 8 * 128
+        );
+        assert_eq!(jpeg_coefficient_bytes(&[], 100, 60), 0);
+    }
 }

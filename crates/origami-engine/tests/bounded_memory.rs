@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::fixture;
 use origami_engine::{
-    transform, transform_with_options, ImageFormat, Limits, Pipeline, TransformOptions,
+    probe, transform, transform_with_options, working_memory, ImageFormat, Limits, Pipeline,
+    TransformOptions,
 };
 
 struct Counting;
@@ -92,5 +93,41 @@ fn allocation_is_bounded() {
     assert!(
         with * 4 < without,
         "shrink-on-load peak {with} vs full {without}"
+    );
+
+    // 3. `working_memory` bounds what a transform allocates (of it, what is counted here: our
+    // pixel buffers and the pure-Rust decoders'; libjpeg's coefficients are C mallocs), and it
+    // counts the progressive JPEG's whole-image coefficients, 2 bytes per coefficient.
+    for (name, ops) in [
+        ("baseline.jpg", "thumb/40/30"),
+        ("baseline.jpg", "fit/320/240"),
+        ("progressive.jpg", "thumb/40/30"),
+        ("alpha.png", "thumb/20/20"),
+        // An upscale: the result is larger than the decoded image.
+        ("tiny.png", "thumb/1000/800"),
+        ("lossy.webp", "fit/64/64"),
+        ("palette-trns.png", "blur/2"),
+    ] {
+        let bytes = fixture(name);
+        let pipeline: Pipeline = ops.parse().unwrap();
+        let estimate = working_memory(&bytes, &pipeline, &limits).unwrap();
+        let (_, peak) =
+            peak_during(|| transform(&bytes, &pipeline, ImageFormat::Jpeg, &limits).unwrap());
+        assert!(
+            peak as u64 <= estimate,
+            "{name} {ops}: {peak} bytes allocated, {estimate} estimated"
+        );
+        let info = probe(&bytes).unwrap();
+        if info.progressive {
+            assert!(
+                estimate >= 2 * info.pixels(),
+                "{name}: {estimate} bytes cannot hold its coefficients"
+            );
+        }
+    }
+    let bomb = working_memory(&fixture("bomb.jpg"), &small, &limits);
+    assert!(
+        bomb.is_err(),
+        "a bomb's estimate must fail like its transform"
     );
 }

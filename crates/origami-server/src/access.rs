@@ -1,5 +1,6 @@
 //! Cross-cutting middleware: the per-request deadline, and the access log + HTTP metrics.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -8,14 +9,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::metrics as m;
 use crate::state::AppState;
 
 /// What a handler tells the access log about a response (a response extension).
 #[derive(Debug, Clone, Default)]
 pub struct AccessInfo {
     /// The region that served the original, or `cache` / `derived`.
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
     /// The result cache's outcome: `hit`, `miss`, `coalesced` or `derived`.
     pub cache: Option<&'static str>,
 }
@@ -53,42 +53,51 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
 
 /// Writes one access-log line per request (status, route, bytes, region, cache outcome,
 /// duration) and records `origami_http_requests_total` / `origami_http_request_seconds`.
-pub async fn access_log(request: Request, next: Next) -> Response {
+pub async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let route = route_label(&method, &path);
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let route = route_label(request.method(), request.uri().path());
+    // The line's fields are copied only when it will be written: with the access log filtered
+    // out (`RUST_LOG=warn`) a cache hit pays for the metrics alone.
+    let line = tracing::enabled!(target: "origami::access", tracing::Level::INFO).then(|| {
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_default();
+        (
+            request.method().clone(),
+            request.uri().path().to_owned(),
+            request_id,
+        )
+    });
     let response = next.run(request).await;
     let elapsed = start.elapsed();
     let status = response.status();
-    let bytes = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let info = response.extensions().get::<AccessInfo>();
-    let region = info.and_then(|i| i.region.as_deref()).unwrap_or("-");
-    let cache = info.and_then(|i| i.cache).unwrap_or("-");
-    tracing::info!(
-        target: "origami::access",
-        %method,
-        path = %path,
-        status = status.as_u16(),
-        route,
-        bytes,
-        region,
-        cache,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        request_id = %request_id,
-        "request"
-    );
-    m::http_request(route, status.as_u16(), elapsed);
+    state.http_metrics().record(route, status, elapsed);
+    if let Some((method, path, request_id)) = line {
+        let bytes = response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let info = response.extensions().get::<AccessInfo>();
+        let region = info.and_then(|i| i.region.as_deref()).unwrap_or("-");
+        let cache = info.and_then(|i| i.cache).unwrap_or("-");
+        tracing::info!(
+            target: "origami::access",
+            %method,
+            path = %path,
+            status = status.as_u16(),
+            route,
+            bytes,
+            region,
+            cache,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            request_id = %request_id,
+            "request"
+        );
+    }
     response
 }

@@ -13,6 +13,10 @@ use crate::error::ServerError;
 /// (`<hash>/<spec>`). Instrumentation only: tests use it to hold a worker busy deterministically.
 pub type TransformHook = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// The default [`ServerConfig::transform_memory_bytes`] per worker: 64 MiB, a little over a
+/// 20 MP progressive JPEG's coefficients (4:2:0) plus its 1/4-scale decode.
+pub const DEFAULT_TRANSFORM_MEMORY_PER_WORKER: u64 = 64 << 20;
+
 /// How the server behaves. [`ServerConfig::default`] gives the documented defaults.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -21,6 +25,11 @@ pub struct ServerConfig {
     /// Transforms allowed to wait for a worker; beyond that, requests get 503 with
     /// `Retry-After: 1` at once (default 64).
     pub max_queue: usize,
+    /// Memory the transforms running at once may use together, as estimated from each
+    /// original's header ([`origami_engine::working_memory`]); a transform that would go over
+    /// waits for others to finish, and one larger than the whole budget runs alone. Default
+    /// 64 MiB per worker.
+    pub transform_memory_bytes: u64,
     /// Deadline of one request (store reads, queueing and transform; not uploads), default 10 s.
     pub request_timeout: Duration,
     /// Budget of the in-memory result cache, in bytes of cached bodies (default 256 MiB).
@@ -45,9 +54,11 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers,
             max_queue: 64,
+            transform_memory_bytes: DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
             request_timeout: Duration::from_secs(10),
             cache_memory_bytes: 256 << 20,
             persist_derivatives: false,
@@ -65,6 +76,7 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("workers", &self.workers)
             .field("max_queue", &self.max_queue)
+            .field("transform_memory_bytes", &self.transform_memory_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("persist_derivatives", &self.persist_derivatives)

@@ -1,5 +1,7 @@
 //! Errors: [`ApiError`] (what a request gets back) and [`ServerError`] (starting the server).
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use origami_engine::EngineError;
@@ -148,7 +150,7 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response.extensions_mut().insert(AccessInfo {
-            region: self.region,
+            region: self.region.map(Arc::from),
             cache: None,
         });
         response

@@ -14,6 +14,7 @@
 //! it (or mount [`router`] yourself).
 
 mod access;
+mod budget;
 mod config;
 mod error;
 pub mod metrics;
@@ -32,13 +33,16 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use access::{route_label, AccessInfo};
-pub use config::{ServerConfig, SigningKey, Size, TransformHook};
+pub use config::{
+    ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
+};
 pub use error::{ApiError, ServerError};
 pub use path::{negotiate, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
-pub use pool::TransformPool;
+pub use pool::{Admission, TransformPool};
 pub use routes::IMMUTABLE;
 pub use state::{
-    rendition_etag, rendition_spec, AppState, Cached, OriginalInfo, Outcome, Stats, StatsSnapshot,
+    rendition_etag, rendition_spec, AppState, Cached, OriginalInfo, Outcome, Rendition, Stats,
+    StatsSnapshot,
 };
 
 /// The application: every route with its middleware (request ids, panic catching, the
@@ -64,7 +68,10 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("a handler panicked");
             ApiError::internal("internal error").into_response()
         }))
-        .layer(axum::middleware::from_fn(access::access_log))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::access_log,
+        ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
@@ -82,9 +89,25 @@ where
 {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, workers = state.pool().workers(), "serving");
-    axum::serve(listener, router(state))
+    // The exporter keeps every histogram sample until its upkeep drains them into buckets; it
+    // runs on a scrape, so an unscraped server would grow by 8 bytes per request without this.
+    let upkeep = state.prometheus().cloned().map(|handle| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(metrics::UPKEEP_INTERVAL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        })
+    });
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    if let Some(upkeep) = upkeep {
+        upkeep.abort();
+    }
+    served?;
     tracing::info!("drained; stopped");
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The server's metrics (through the `metrics` facade) and the Prometheus exporter.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+use axum::http::StatusCode;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::error::ServerError;
@@ -19,6 +22,10 @@ pub const TRANSFORM_SECONDS: &str = "origami_transform_seconds";
 pub const QUEUE_DEPTH: &str = "origami_queue_depth";
 /// `origami_rejected_total{reason}`: requests refused by back-pressure (`saturated`, `timeout`).
 pub const REJECTED: &str = "origami_rejected_total";
+
+/// How often [`serve`](crate::serve) drains histogram samples into their buckets (the
+/// exporter's own default when it runs its upkeep itself).
+pub(crate) const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Installs a Prometheus recorder as the process's global `metrics` recorder and returns the
 /// handle `/metrics` renders. Call it once per process, before building the store.
@@ -54,9 +61,66 @@ pub fn describe() {
     metrics::describe_counter!(REJECTED, "Requests refused by back-pressure");
 }
 
-pub(crate) fn http_request(route: &'static str, status: u16, elapsed: Duration) {
-    metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.to_string()).increment(1);
-    metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route).record(elapsed.as_secs_f64());
+/// The `route` label values of the HTTP metrics (see [`crate::route_label`]).
+pub(crate) const ROUTES: [&str; 9] = [
+    "healthz",
+    "readyz",
+    "metrics",
+    "upload",
+    "original",
+    "thumbhash",
+    "info",
+    "transform",
+    "other",
+];
+
+/// The statuses this server answers with; others are counted too, just not through a cached
+/// handle.
+const STATUSES: [u16; 15] = [
+    200, 201, 304, 400, 401, 403, 404, 405, 408, 413, 415, 422, 500, 503, 504,
+];
+
+/// The handles of `origami_http_requests_total` / `origami_http_request_seconds`, looked up in
+/// the recorder once per (route, status) rather than on every request (a registry lookup that
+/// builds and hashes the labels: measured at ~3 % of a cache hit's CPU). A counter is registered
+/// on first use, so series that never happen are not exported as zeros.
+pub(crate) struct HttpMetrics {
+    seconds: [Histogram; ROUTES.len()],
+    requests: [[OnceLock<Counter>; STATUSES.len()]; ROUTES.len()],
+}
+
+impl HttpMetrics {
+    /// Registers the histograms with the recorder installed now.
+    pub(crate) fn new() -> Self {
+        Self {
+            seconds: ROUTES
+                .map(|route| metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route)),
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| OnceLock::new())),
+        }
+    }
+
+    /// Records one request.
+    pub(crate) fn record(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
+        let Some(r) = ROUTES.iter().position(|&known| known == route) else {
+            metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.as_u16().to_string())
+                .increment(1);
+            metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route)
+                .record(elapsed.as_secs_f64());
+            return;
+        };
+        self.seconds[r].record(elapsed.as_secs_f64());
+        let register = || metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.as_u16().to_string());
+        match STATUSES.iter().position(|&s| s == status.as_u16()) {
+            Some(s) => self.requests[r][s].get_or_init(register).increment(1),
+            None => register().increment(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetrics").finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn cache(outcome: &'static str) {

@@ -111,7 +111,7 @@ pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest
         return Err(ApiError::bad_path("empty path segment"));
     }
     let pipeline: Pipeline = ops.parse().map_err(ApiError::from)?;
-    if pipeline.to_string() != ops {
+    if !displays_as(&pipeline, ops) {
         return Err(ApiError::bad_path(format!(
             "non-canonical operations; write {pipeline}"
         )));
@@ -135,6 +135,21 @@ pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest
         pipeline,
         format,
     })
+}
+
+/// Whether `value` formats exactly as `text`, compared as it is written (no allocation: this
+/// runs on every request).
+fn displays_as(value: &impl std::fmt::Display, text: &str) -> bool {
+    struct Compare<'a>(&'a str);
+    impl std::fmt::Write for Compare<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            // A mismatch ends formatting early with an error.
+            self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut rest = Compare(text);
+    std::fmt::write(&mut rest, format_args!("{value}")).is_ok() && rest.0.is_empty()
 }
 
 /// Picks the output format for a URL without extension from the `Accept` header: AVIF, then
@@ -201,6 +216,16 @@ mod tests {
             let err = parse_transform(&bad, &config).unwrap_err();
             assert_eq!(err.status, 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn displays_as_compares_the_whole_text() {
+        let pipeline: Pipeline = "thumb/400/300/q/80".parse().unwrap();
+        assert!(displays_as(&pipeline, "thumb/400/300/q/80"));
+        assert!(!displays_as(&pipeline, "thumb/400/300"));
+        assert!(!displays_as(&pipeline, "thumb/400/300/q/80/"));
+        assert!(!displays_as(&pipeline, "thumb/400/301/q/80"));
+        assert!(displays_as(&Pipeline::default(), ""));
     }
 
     #[test]

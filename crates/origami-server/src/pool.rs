@@ -4,14 +4,24 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::budget::MemoryBudget;
 use crate::error::ApiError;
+
+#[cfg(test)]
+const MIB: u64 = 1 << 20;
 use crate::metrics as m;
 
 /// Runs CPU-bound closures on `workers` dedicated threads, at most `workers` at once, with at
 /// most `max_queue` callers waiting for a worker; further callers are refused at once with
 /// [`ApiError::saturated`] (503, `Retry-After: 1`), so the server never queues itself to death.
+///
+/// A transform is admitted ([`TransformPool::admit`]) before its original is read and runs
+/// ([`Admission::run`]) after, and only `2 x workers` admitted callers may be past that point at
+/// once: enough to read the next originals while the current ones transform, without every
+/// queued request holding its original in memory (measured: at 32 concurrent cold requests the
+/// queued originals were the largest part of the peak RSS).
 ///
 /// A running closure keeps its worker until it returns, even when its caller gave up (deadline,
 /// disconnect): the limit always reflects real CPU use. A caller that gives up while waiting
@@ -24,25 +34,41 @@ use crate::metrics as m;
 #[derive(Debug, Clone)]
 pub struct TransformPool {
     threads: Arc<rayon::ThreadPool>,
+    /// Callers admitted and not finished: running, holding a stage, or waiting for one.
+    admitted: Arc<AtomicUsize>,
+    /// Callers allowed to hold their input in memory: `2 x workers`.
+    stages: Arc<Semaphore>,
     permits: Arc<Semaphore>,
-    waiting: Arc<AtomicUsize>,
+    /// A transform reserves its estimated memory here before it starts.
+    memory: MemoryBudget,
     workers: usize,
     max_queue: usize,
 }
 
-struct Waiting(Arc<AtomicUsize>);
+/// A caller's place in a [`TransformPool`]: taken by [`TransformPool::admit`] before the input is
+/// read, used by [`Admission::run`]. Dropping it leaves the queue.
+#[derive(Debug)]
+pub struct Admission {
+    pool: TransformPool,
+    _stage: OwnedSemaphorePermit,
+    _admitted: Admitted,
+}
 
-impl Drop for Waiting {
+#[derive(Debug)]
+struct Admitted(TransformPool);
+
+impl Drop for Admitted {
     fn drop(&mut self) {
-        let depth = self.0.fetch_sub(1, Ordering::SeqCst) - 1;
-        m::queue_depth(depth);
+        self.0.admitted.fetch_sub(1, Ordering::SeqCst);
+        m::queue_depth(self.0.queue_depth());
     }
 }
 
 impl TransformPool {
-    /// A pool of `workers` (at least 1) threads with a queue of `max_queue` waiting callers.
-    /// Fails only when the threads cannot be started.
-    pub fn new(workers: usize, max_queue: usize) -> std::io::Result<Self> {
+    /// A pool of `workers` (at least 1) threads with a queue of `max_queue` waiting callers,
+    /// running transforms whose estimated memory adds up to at most `memory_budget` bytes
+    /// (see [`Admission::run_weighted`]). Fails only when the threads cannot be started.
+    pub fn new(workers: usize, max_queue: usize, memory_budget: u64) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -54,8 +80,10 @@ impl TransformPool {
             .map_err(std::io::Error::other)?;
         Ok(Self {
             threads: Arc::new(threads),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            stages: Arc::new(Semaphore::new(2 * workers)),
             permits: Arc::new(Semaphore::new(workers)),
-            waiting: Arc::new(AtomicUsize::new(0)),
+            memory: MemoryBudget::new(memory_budget),
             workers,
             max_queue,
         })
@@ -66,9 +94,11 @@ impl TransformPool {
         self.workers
     }
 
-    /// Callers waiting for a worker right now.
+    /// Callers waiting for a worker right now (admitted, not yet running).
     pub fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::SeqCst)
+        self.admitted
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.busy())
     }
 
     /// Transforms running right now.
@@ -76,44 +106,84 @@ impl TransformPool {
         self.workers - self.permits.available_permits()
     }
 
-    async fn acquire(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => return Ok(permit),
-            Err(TryAcquireError::Closed) => return Err(ApiError::internal("pool closed")),
-            Err(TryAcquireError::NoPermits) => {}
-        }
-        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let guard = Waiting(self.waiting.clone());
-        if before >= self.max_queue {
-            drop(guard);
+    /// Takes a place in the queue, or refuses at once with [`ApiError::saturated`] when
+    /// `workers + max_queue` callers are already admitted; then waits (first come, first
+    /// served) until this caller may hold its input in memory.
+    pub async fn admit(&self) -> Result<Admission, ApiError> {
+        let limit = self.workers + self.max_queue;
+        let taken = self
+            .admitted
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        if taken.is_err() {
             m::rejected("saturated");
             return Err(ApiError::saturated());
         }
-        m::queue_depth(before + 1);
-        let permit = self
-            .permits
+        let admitted = Admitted(self.clone());
+        m::queue_depth(self.queue_depth());
+        let stage = self
+            .stages
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| ApiError::internal("pool closed"))?;
-        drop(guard);
-        Ok(permit)
+        Ok(Admission {
+            pool: self.clone(),
+            _stage: stage,
+            _admitted: admitted,
+        })
     }
 
-    /// Runs `work` on a worker (waiting in the queue if all are busy and the queue has room).
+    /// Runs `work` on a worker: [`admit`](Self::admit), then [`Admission::run`].
     pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.acquire().await?;
+        self.admit().await?.run(work).await
+    }
+}
+
+impl Admission {
+    /// Runs `work` on a worker, waiting for one if all are busy (behind at most `workers`
+    /// other admitted callers). For work whose memory is negligible; see
+    /// [`run_weighted`](Self::run_weighted).
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_weighted(0, work).await
+    }
+
+    /// Runs `work`, which needs about `memory` bytes, once that much of the pool's memory
+    /// budget is free (see [`MemoryBudget`](crate::budget::MemoryBudget): work over the whole
+    /// budget runs alone) and a worker is.
+    pub async fn run_weighted<T, F>(self, memory: u64, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let budget = self.pool.memory.reserve(memory).await;
+        let permit = self
+            .pool
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("pool closed"))?;
+        m::queue_depth(self.pool.queue_depth());
         let (done, result) = tokio::sync::oneshot::channel();
+        let threads = self.pool.threads.clone();
         // Holding a permit means a thread is free: the closure starts at once.
-        self.threads.spawn(move || {
+        threads.spawn(move || {
             let output = work();
-            // Free the worker before the caller can see the result, so that a client's next
-            // request never finds it still taken.
+            // Free the worker and the place before the caller can see the result, so that a
+            // client's next request never finds them still taken.
             drop(permit);
+            drop(budget);
+            drop(self);
             let _ = done.send(output);
         });
         result
@@ -128,7 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_beyond_the_queue() {
-        let pool = TransformPool::new(1, 0).unwrap();
+        let pool = TransformPool::new(1, 0, MIB).unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let busy = {
@@ -154,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_transform_is_an_internal_error_and_frees_its_worker() {
-        let pool = TransformPool::new(1, 0).unwrap();
+        let pool = TransformPool::new(1, 0, MIB).unwrap();
         let failed = pool
             .run(|| -> u8 { panic!("a bug in a codec") })
             .await
@@ -166,7 +236,7 @@ mod tests {
 
     #[tokio::test]
     async fn queues_up_to_the_limit() {
-        let pool = TransformPool::new(1, 1).unwrap();
+        let pool = TransformPool::new(1, 1, MIB).unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let busy = {

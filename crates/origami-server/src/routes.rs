@@ -1,6 +1,6 @@
 //! The handlers: thin, each parses its path, asks [`AppState`] and shapes the response.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::access::AccessInfo;
 use crate::error::ApiError;
 use crate::path::{negotiate, negotiation_needs_source, parse_file, parse_transform};
-use crate::state::{rendition_etag, AppState, Cached, Outcome};
+use crate::state::{AppState, Cached, Outcome, Rendition};
 
 /// `Cache-Control` of every successful image answer.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -47,8 +47,9 @@ fn not_modified(etag: &str, vary: bool) -> Response {
 
 /// A successful answer: the body with the caching headers.
 fn success(method: &Method, cached: Cached, outcome: Outcome, etag: &str, vary: bool) -> Response {
-    let region: Arc<str> = if outcome == Outcome::Hit {
-        Arc::from("cache")
+    static CACHE: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("cache"));
+    let region = if outcome == Outcome::Hit {
+        CACHE.clone()
     } else {
         cached.origin.clone()
     };
@@ -76,7 +77,7 @@ fn success(method: &Method, cached: Cached, outcome: Outcome, etag: &str, vary: 
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
     response.extensions_mut().insert(AccessInfo {
-        region: Some(region.to_string()),
+        region: Some(region),
         cache: Some(outcome.as_str()),
     });
     response
@@ -115,13 +116,12 @@ pub async fn transform(
             (negotiate(accept, alpha), true)
         }
     };
-    let etag = rendition_etag(&request.hash, &request.pipeline, format);
+    let rendition = Rendition::new(request.hash, request.pipeline, format, negotiated);
+    let etag = rendition.etag();
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag, negotiated));
     }
-    let (cached, outcome) = state
-        .rendition(&request.hash, &request.pipeline, format, negotiated)
-        .await?;
+    let (cached, outcome) = state.rendition(&rendition).await?;
     Ok(success(&method, cached, outcome, &etag, negotiated))
 }
 

@@ -103,6 +103,7 @@ struct Inner {
     infos: Cache<ContentHash, OriginalInfo>,
     pool: TransformPool,
     stats: Stats,
+    http_metrics: m::HttpMetrics,
     prometheus: Option<PrometheusHandle>,
 }
 
@@ -118,17 +119,83 @@ impl std::fmt::Debug for AppState {
 /// The derived-space spec (and cache key suffix) of a rendition: `v<engine>/<ops>.<ext>`, or
 /// `v<engine>/convert.<ext>` for the empty pipeline.
 pub fn rendition_spec(pipeline: &Pipeline, format: ImageFormat) -> String {
-    let ops = pipeline.to_string();
-    let ops = if ops.is_empty() { "convert" } else { &ops };
-    format!("v{ENGINE_VERSION}/{ops}.{}", format.extension())
+    use std::fmt::Write as _;
+    let mut spec = String::with_capacity(48);
+    // Writing to a String cannot fail.
+    let _ = write!(spec, "v{ENGINE_VERSION}/{pipeline}");
+    if pipeline.ops().is_empty() {
+        spec.push_str("convert");
+    }
+    spec.push('.');
+    spec.push_str(format.extension());
+    spec
 }
 
-/// The strong ETag of a rendition: a digest of (source hash, canonical ops, output format,
-/// engine version).
+/// The strong ETag of a rendition: a digest of its cache key `<source hash>/<spec>`, which holds
+/// the source hash, the canonical operations, the output format and the engine version.
 pub fn rendition_etag(hash: &ContentHash, pipeline: &Pipeline, format: ImageFormat) -> String {
-    let text = format!("{hash}|{pipeline}|{format}|{ENGINE_VERSION}");
-    let digest = ContentHash::of(text.as_bytes()).to_hex();
-    format!("\"{}\"", &digest[..32])
+    Rendition::new(*hash, pipeline.clone(), format, false).etag()
+}
+
+/// One rendition's identity, computed once per request: the result-cache key, the derived-space
+/// spec and the ETag all come from it.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    hash: ContentHash,
+    pipeline: Pipeline,
+    format: ImageFormat,
+    negotiated: bool,
+    /// `<hash>/<spec>`: the result-cache key.
+    key: String,
+    /// Where `<spec>` starts in `key`.
+    spec_at: usize,
+}
+
+impl Rendition {
+    /// `pipeline` of `hash` as `format`; `negotiated` when the format came from `Accept` (an AVIF
+    /// asked for that way falls back to WebP when the output is too large for AVIF).
+    pub fn new(
+        hash: ContentHash,
+        pipeline: Pipeline,
+        format: ImageFormat,
+        negotiated: bool,
+    ) -> Self {
+        let spec = rendition_spec(&pipeline, format);
+        use std::fmt::Write as _;
+        let mut key = String::with_capacity(65 + spec.len());
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{hash}/");
+        let spec_at = key.len();
+        key.push_str(&spec);
+        Self {
+            hash,
+            pipeline,
+            format,
+            negotiated,
+            key,
+            spec_at,
+        }
+    }
+
+    /// The result-cache key, `<hash>/<spec>`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The derived-space spec, `v<engine>/<ops>.<ext>`.
+    pub fn spec(&self) -> &str {
+        &self.key[self.spec_at..]
+    }
+
+    /// The strong ETag (quoted): the first 32 hex digits of the BLAKE3 digest of the key.
+    pub fn etag(&self) -> String {
+        // 64 hex digits, of which the ETag keeps 32 (128 bits), in quotes: one allocation.
+        let mut etag = ContentHash::of(self.key.as_bytes()).to_string();
+        etag.truncate(32);
+        etag.insert(0, '"');
+        etag.push('"');
+        etag
+    }
 }
 
 fn op_label(pipeline: &Pipeline) -> &'static str {
@@ -161,7 +228,11 @@ impl AppState {
             })
             .build();
         let infos = Cache::builder().max_capacity(100_000).build();
-        let pool = TransformPool::new(config.workers, config.max_queue)?;
+        let pool = TransformPool::new(
+            config.workers,
+            config.max_queue,
+            config.transform_memory_bytes,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -170,6 +241,7 @@ impl AppState {
                 infos,
                 pool,
                 stats: Stats::default(),
+                http_metrics: m::HttpMetrics::new(),
                 prometheus,
             }),
         })
@@ -188,6 +260,11 @@ impl AppState {
     /// The CPU pool.
     pub fn pool(&self) -> &TransformPool {
         &self.inner.pool
+    }
+
+    /// The HTTP metrics' handles.
+    pub(crate) fn http_metrics(&self) -> &m::HttpMetrics {
+        &self.inner.http_metrics
     }
 
     /// The Prometheus handle, if one was given.
@@ -305,18 +382,23 @@ impl AppState {
         result.map_err(|e| (*e).clone())
     }
 
-    /// Runs `work` on the CPU pool, after the transform hook.
-    async fn run_engine<T, F>(&self, key: &str, work: F) -> Result<T, ApiError>
+    /// Runs `work`, which needs about `memory` bytes, on the CPU pool, after the transform hook.
+    /// `admission` comes from [`TransformPool::admit`], taken before the input was read.
+    async fn run_engine<T, F>(
+        &self,
+        admission: crate::pool::Admission,
+        memory: u64,
+        key: &str,
+        work: F,
+    ) -> Result<T, ApiError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let hook = self.inner.config.transform_hook.clone();
         let key = key.to_owned();
-        let result = self
-            .inner
-            .pool
-            .run(move || {
+        let result = admission
+            .run_weighted(memory, move || {
                 if let Some(hook) = hook {
                     hook(&key);
                 }
@@ -329,21 +411,17 @@ impl AppState {
 
     /// A rendition of `hash`: memory cache, then (with `persist_derivatives`) the store's
     /// derived space, then a transform on the CPU pool, coalesced across identical requests.
-    /// `negotiated` renditions asked for AVIF fall back to WebP when the output is too large
-    /// for AVIF.
-    pub async fn rendition(
-        &self,
-        hash: &ContentHash,
-        pipeline: &Pipeline,
-        format: ImageFormat,
-        negotiated: bool,
-    ) -> Result<(Cached, Outcome), ApiError> {
-        let spec = rendition_spec(pipeline, format);
-        let key = format!("{hash}/{spec}");
-        let hash = *hash;
+    pub async fn rendition(&self, rendition: &Rendition) -> Result<(Cached, Outcome), ApiError> {
         let make = {
-            let key = key.clone();
-            let pipeline = pipeline.clone();
+            let Rendition {
+                hash,
+                pipeline,
+                format,
+                negotiated,
+                ..
+            } = rendition.clone();
+            let key = rendition.key().to_owned();
+            let spec = rendition.spec().to_owned();
             async move {
                 let derived_key = DerivedKey::new(hash, spec).ok();
                 let persist = self.inner.config.persist_derivatives;
@@ -363,11 +441,16 @@ impl AppState {
                         Err(err) => tracing::debug!(error = %err, "derived read failed"),
                     }
                 }
+                // Admitted first: a request waiting for a worker does not hold its original.
+                let admission = self.inner.pool.admit().await?;
                 let (source, region) = self.read_original(&hash).await?;
                 let limits = self.inner.config.limits;
                 let op = op_label(&pipeline);
+                // A header parse (microseconds); a bad header fails in the transform instead.
+                let memory =
+                    origami_engine::working_memory(&source, &pipeline, &limits).unwrap_or(0);
                 let out = self
-                    .run_engine(&key, move || {
+                    .run_engine(admission, memory, &key, move || {
                         let start = Instant::now();
                         let mut result =
                             origami_engine::transform(&source, &pipeline, format, &limits);
@@ -409,7 +492,7 @@ impl AppState {
                 ))
             }
         };
-        self.cached(key, make).await
+        self.cached(rendition.key().to_owned(), make).await
     }
 
     /// The ThumbHash of `hash` as JSON (`png` false) or its rendered PNG.
@@ -424,10 +507,13 @@ impl AppState {
         let make = {
             let key = key.clone();
             async move {
+                let admission = self.inner.pool.admit().await?;
                 let (source, region) = self.read_original(&hash).await?;
                 let limits = self.inner.config.limits;
+                let memory = origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
+                    .unwrap_or(0);
                 let out = self
-                    .run_engine(&key, move || {
+                    .run_engine(admission, memory, &key, move || {
                         let th = origami_engine::thumbhash(&source, &limits)?;
                         if png {
                             Ok((origami_engine::render_thumbhash(&th.hash)?, "image/png"))
@@ -458,6 +544,46 @@ impl AppState {
     }
 }
 
+/// What a ThumbHash decodes, for its memory estimate: the source fitted in 100x100.
+static THUMBHASH_DECODE: std::sync::LazyLock<Pipeline> = std::sync::LazyLock::new(|| {
+    Pipeline::new()
+        .then(Op::Fit {
+            width: 100,
+            height: 100,
+        })
+        .unwrap_or_default()
+});
+
 fn original_key(hash: &ContentHash) -> String {
     format!("{hash}/original")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rendition_key_names_source_ops_format_and_engine() {
+        let hash = ContentHash::of(b"an original");
+        let pipeline: Pipeline = "thumb/400/300".parse().unwrap();
+        let r = Rendition::new(hash, pipeline.clone(), ImageFormat::WebP, false);
+        assert_eq!(r.spec(), format!("v{ENGINE_VERSION}/thumb/400/300.webp"));
+        assert_eq!(r.key(), format!("{hash}/{}", r.spec()));
+        let convert = Rendition::new(hash, Pipeline::default(), ImageFormat::Png, false);
+        assert_eq!(convert.spec(), format!("v{ENGINE_VERSION}/convert.png"));
+
+        let etag = r.etag();
+        assert_eq!(etag.len(), 34);
+        assert!(etag.starts_with('"') && etag.ends_with('"'));
+        assert_eq!(etag, rendition_etag(&hash, &pipeline, ImageFormat::WebP));
+        // Every part of the identity changes the ETag.
+        let others = [
+            rendition_etag(&ContentHash::of(b"another"), &pipeline, ImageFormat::WebP),
+            rendition_etag(&hash, &"thumb/400/301".parse().unwrap(), ImageFormat::WebP),
+            rendition_etag(&hash, &pipeline, ImageFormat::Jpeg),
+        ];
+        for other in others {
+            assert_ne!(other, etag);
+        }
+    }
 }

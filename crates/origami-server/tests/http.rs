@@ -695,6 +695,57 @@ async fn saturated_transforms_get_503_while_hits_and_health_stay_served() {
     assert_eq!(after.status(), StatusCode::OK);
 }
 
+/// Two transforms held at the gate at once, or only one: with two workers, the memory budget
+/// decides.
+async fn transforms_running_together(transform_memory_bytes: u64) -> (usize, usize) {
+    let (store, _dirs) = local_store(&["budget"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let gate = Gate::new();
+    let config = ServerConfig {
+        workers: 2,
+        transform_memory_bytes,
+        transform_hook: Some(gate.hook()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    gate.hold("thumb/");
+    let requests: Vec<_> = [(60, 60), (70, 70)]
+        .into_iter()
+        .map(|(w, h)| {
+            tokio::spawn(
+                http.get(server.url(&format!("/thumb/{w}/{h}/{hash}.jpg")))
+                    .send(),
+            )
+        })
+        .collect();
+    gate.entered(1).await;
+    // Give the second request every chance to reach a worker too.
+    for _ in 0..50 {
+        if server.state.pool().busy() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let together = (
+        server.state.pool().busy(),
+        server.state.pool().queue_depth(),
+    );
+    gate.release();
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    together
+}
+
+#[tokio::test]
+async fn transforms_wait_for_the_memory_budget() {
+    // Each 320x240 thumbnail is estimated at well over 1 KB: they run one after the other.
+    assert_eq!(transforms_running_together(1024).await, (1, 1));
+    // With room for both, both workers are used.
+    assert_eq!(transforms_running_together(64 << 20).await, (2, 0));
+}
+
 #[tokio::test]
 async fn request_deadline_answers_503() {
     let (store, _dirs) = local_store(&["deadline"]);

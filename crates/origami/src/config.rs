@@ -287,6 +287,10 @@ mod tests {
             let defaults = server_config(&Config::load(None).unwrap()).unwrap();
             assert_eq!(Config::default().listen, "127.0.0.1:8080");
             assert_eq!(defaults.max_queue, 64);
+            assert_eq!(
+                defaults.transform_memory_bytes,
+                (64 << 20) * defaults.workers as u64
+            );
             assert_eq!(defaults.request_timeout, Duration::from_secs(10));
             assert_eq!(defaults.cache_memory_bytes, 256 << 20);
             assert!(!defaults.persist_derivatives, "off for the local store");
@@ -304,6 +308,7 @@ mod tests {
                 [server]
                 workers = 3
                 max_queue = 7
+                transform_memory_bytes = 100000000
                 request_timeout_ms = 2500
                 [cache]
                 memory_bytes = 1000
@@ -323,6 +328,7 @@ mod tests {
             let server = server_config(&config).unwrap();
             assert_eq!(server.workers, 3);
             assert_eq!(server.max_queue, 8);
+            assert_eq!(server.transform_memory_bytes, 100_000_000);
             assert_eq!(server.request_timeout, Duration::from_millis(2500));
             assert_eq!(server.cache_memory_bytes, 1000);
             assert!(server.persist_derivatives, "on by default with S3 regions");

@@ -24,6 +24,9 @@ pub struct ServerSection {
     /// Transforms allowed to wait for a worker before requests get 503 + `Retry-After: 1`
     /// (default 64).
     pub max_queue: usize,
+    /// Memory the transforms running at once may use together, estimated from each original's
+    /// header; others wait (default 0 = 64 MiB per worker).
+    pub transform_memory_bytes: u64,
     /// Deadline of one request, in milliseconds (default 10000).
     pub request_timeout_ms: u64,
 }
@@ -33,6 +36,7 @@ impl Default for ServerSection {
         Self {
             workers: 0,
             max_queue: 64,
+            transform_memory_bytes: 0,
             request_timeout_ms: 10_000,
         }
     }
@@ -144,13 +148,18 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
         config.server.request_timeout_ms > 0,
         "[server] request_timeout_ms must be positive"
     );
+    let workers = if config.server.workers == 0 {
+        defaults.workers
+    } else {
+        config.server.workers
+    };
     Ok(ServerConfig {
-        workers: if config.server.workers == 0 {
-            defaults.workers
-        } else {
-            config.server.workers
-        },
+        workers,
         max_queue: config.server.max_queue,
+        transform_memory_bytes: match config.server.transform_memory_bytes {
+            0 => origami_server::DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
+            bytes => bytes,
+        },
         request_timeout: Duration::from_millis(config.server.request_timeout_ms),
         cache_memory_bytes: config.cache.memory_bytes,
         persist_derivatives: config

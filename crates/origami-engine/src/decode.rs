@@ -47,15 +47,7 @@ pub(crate) fn decode(
     check_limits(bytes, header, limits)?;
     let (bitmap, icc) = match header.info.format {
         ImageFormat::Jpeg => {
-            // The scale is chosen in stored orientation.
-            let min_stored = min_size.map(|(w, h)| {
-                if header.info.orientation >= 5 {
-                    (h, w)
-                } else {
-                    (w, h)
-                }
-            });
-            let scale = jpeg_scale(header.info.width, header.info.height, min_stored);
+            let scale = header_jpeg_scale(header, min_size);
             (decode_jpeg(bytes, header, scale, limits)?, None)
         }
         ImageFormat::Png => {
@@ -97,16 +89,22 @@ pub(crate) fn decoded_size(header: &Header, min_size: Option<(u32, u32)>) -> (u3
     if info.format != ImageFormat::Jpeg {
         return (info.width, info.height, channels);
     }
+    let scale = header_jpeg_scale(header, min_size);
+    let side = |n: u32| u32::try_from(scale.scale(n as usize)).unwrap_or(n);
+    (side(info.width), side(info.height), channels)
+}
+
+/// The DCT scale a JPEG with `header` is decoded at for `min_size` (oriented pixels; the scale
+/// is chosen in stored orientation).
+fn header_jpeg_scale(header: &Header, min_size: Option<(u32, u32)>) -> ScalingFactor {
     let min_stored = min_size.map(|(w, h)| {
-        if info.orientation >= 5 {
+        if header.info.orientation >= 5 {
             (h, w)
         } else {
             (w, h)
         }
     });
-    let scale = jpeg_scale(info.width, info.height, min_stored);
-    let side = |n: u32| u32::try_from(scale.scale(n as usize)).unwrap_or(n);
-    (side(info.width), side(info.height), channels)
+    jpeg_scale(header.info.width, header.info.height, min_stored)
 }
 
 /// The DCT scaling factors with fast paths in libjpeg-turbo, smallest first.

@@ -101,3 +101,30 @@ pub async fn access_log(State(state): State<AppState>, request: Request, next: N
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_label_has_metric_handles() {
+        let paths = [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/originals",
+            "/original/x",
+            "/thumbhash/x",
+            "/info/x",
+            "/thumb/1/1/x.jpg",
+            "/",
+        ];
+        for method in [Method::GET, Method::HEAD, Method::POST, Method::DELETE] {
+            for path in paths {
+                let label = route_label(&method, path);
+                assert!(crate::metrics::ROUTES.contains(&label), "{label}");
+            }
+        }
+        assert_eq!(crate::metrics::ROUTES.last(), Some(&"other"));
+    }
+}

@@ -99,17 +99,15 @@ impl HttpMetrics {
         }
     }
 
-    /// Records one request.
+    /// Records one request. `route` is one of [`ROUTES`] (what [`crate::route_label`] returns;
+    /// anything else is counted as `other`).
     pub(crate) fn record(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
-        let Some(r) = ROUTES.iter().position(|&known| known == route) else {
-            metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.as_u16().to_string())
-                .increment(1);
-            metrics::histogram!(HTTP_REQUEST_SECONDS, "route" => route)
-                .record(elapsed.as_secs_f64());
-            return;
-        };
+        let r = ROUTES
+            .iter()
+            .position(|&known| known == route)
+            .unwrap_or(ROUTES.len() - 1);
         self.seconds[r].record(elapsed.as_secs_f64());
-        let register = || metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.as_u16().to_string());
+        let register = || metrics::counter!(HTTP_REQUESTS, "route" => ROUTES[r], "status" => status.as_u16().to_string());
         match STATUSES.iter().position(|&s| s == status.as_u16()) {
             Some(s) => self.requests[r][s].get_or_init(register).increment(1),
             None => register().increment(1),

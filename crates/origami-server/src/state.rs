@@ -119,16 +119,21 @@ impl std::fmt::Debug for AppState {
 /// The derived-space spec (and cache key suffix) of a rendition: `v<engine>/<ops>.<ext>`, or
 /// `v<engine>/convert.<ext>` for the empty pipeline.
 pub fn rendition_spec(pipeline: &Pipeline, format: ImageFormat) -> String {
-    use std::fmt::Write as _;
     let mut spec = String::with_capacity(48);
-    // Writing to a String cannot fail.
-    let _ = write!(spec, "v{ENGINE_VERSION}/{pipeline}");
-    if pipeline.ops().is_empty() {
-        spec.push_str("convert");
-    }
-    spec.push('.');
-    spec.push_str(format.extension());
+    push_spec(&mut spec, pipeline, format);
     spec
+}
+
+/// Appends the spec of [`rendition_spec`] to `out`.
+fn push_spec(out: &mut String, pipeline: &Pipeline, format: ImageFormat) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "v{ENGINE_VERSION}/{pipeline}");
+    if pipeline.ops().is_empty() {
+        out.push_str("convert");
+    }
+    out.push('.');
+    out.push_str(format.extension());
 }
 
 /// The strong ETag of a rendition: a digest of its cache key `<source hash>/<spec>`, which holds
@@ -160,13 +165,12 @@ impl Rendition {
         format: ImageFormat,
         negotiated: bool,
     ) -> Self {
-        let spec = rendition_spec(&pipeline, format);
         use std::fmt::Write as _;
-        let mut key = String::with_capacity(65 + spec.len());
+        let mut key = String::with_capacity(112);
         // Writing to a String cannot fail.
         let _ = write!(key, "{hash}/");
         let spec_at = key.len();
-        key.push_str(&spec);
+        push_spec(&mut key, &pipeline, format);
         Self {
             hash,
             pipeline,
@@ -298,24 +302,27 @@ impl AppState {
         m::cache(outcome.as_str());
     }
 
-    /// Looks `key` up in the memory cache; on a miss runs `make` once for all concurrent
-    /// callers of the same key (coalescing) and caches its result (errors are not cached).
-    /// `make` returns whether it read the derived space.
-    pub async fn cached<F>(&self, key: String, make: F) -> Result<(Cached, Outcome), ApiError>
+    /// Looks `key` up in the memory cache; on a miss builds and runs `make()` once for all
+    /// concurrent callers of the same key (coalescing) and caches its result (errors are not
+    /// cached). `make` is only called on a miss, so a hit copies nothing; its future returns
+    /// whether it read the derived space.
+    pub async fn cached<M, F>(&self, key: &str, make: M) -> Result<(Cached, Outcome), ApiError>
     where
+        M: FnOnce() -> F,
         F: Future<Output = Result<(Cached, bool), ApiError>> + Send,
     {
-        if let Some(found) = self.inner.cache.get(&key).await {
+        if let Some(found) = self.inner.cache.get(key).await {
             self.count(Outcome::Hit);
             return Ok((found, Outcome::Hit));
         }
         self.inner.stats.lookups.fetch_add(1, Ordering::SeqCst);
         // 0: another caller's `make` ran; 1: ours made it; 2: ours read the derived space.
         let ran = AtomicU8::new(0);
+        let make = make();
         let result = self
             .inner
             .cache
-            .try_get_with(key, async {
+            .try_get_with(key.to_owned(), async {
                 let (value, derived) = make.await?;
                 ran.store(if derived { 2 } else { 1 }, Ordering::SeqCst);
                 Ok::<_, ApiError>(value)
@@ -348,7 +355,7 @@ impl AppState {
     /// An original through the memory cache (the `/original/` route).
     pub async fn original(&self, hash: &ContentHash) -> Result<(Cached, Outcome), ApiError> {
         let hash = *hash;
-        self.cached(original_key(&hash), async move {
+        self.cached(&original_key(&hash), || async move {
             let (bytes, region) = self.inner.store.get_with_region(&hash).await?;
             let content_type = origami_store::sniff_content_type(&bytes);
             Ok((
@@ -412,7 +419,7 @@ impl AppState {
     /// A rendition of `hash`: memory cache, then (with `persist_derivatives`) the store's
     /// derived space, then a transform on the CPU pool, coalesced across identical requests.
     pub async fn rendition(&self, rendition: &Rendition) -> Result<(Cached, Outcome), ApiError> {
-        let make = {
+        let make = || {
             let Rendition {
                 hash,
                 pipeline,
@@ -492,7 +499,7 @@ impl AppState {
                 ))
             }
         };
-        self.cached(rendition.key().to_owned(), make).await
+        self.cached(rendition.key(), make).await
     }
 
     /// The ThumbHash of `hash` as JSON (`png` false) or its rendered PNG.
@@ -504,7 +511,7 @@ impl AppState {
         let ext = if png { "png" } else { "json" };
         let key = format!("{hash}/v{ENGINE_VERSION}/thumbhash.{ext}");
         let hash = *hash;
-        let make = {
+        let make = || {
             let key = key.clone();
             async move {
                 let admission = self.inner.pool.admit().await?;
@@ -540,7 +547,7 @@ impl AppState {
                 ))
             }
         };
-        self.cached(key, make).await
+        self.cached(&key, make).await
     }
 }
 

@@ -191,22 +191,32 @@ mod tests {
         assert_eq!(budget.free(), 100);
     }
 
-    #[tokio::test]
-    async fn small_jobs_pass_a_large_one_a_bounded_number_of_times() {
-        let budget = MemoryBudget::new(100);
+    /// 60 of 100 reserved (returned), a job of 80 waiting for it (returned, pending), and
+    /// [`MAX_PASSES`] small jobs that fit started ahead of that one and finished.
+    async fn large_job_passed_to_the_limit(
+        budget: &MemoryBudget,
+    ) -> (
+        Reservation,
+        std::pin::Pin<Box<impl std::future::Future<Output = Reservation> + '_>>,
+    ) {
         let running = budget.reserve(60).await;
-        // Needs 80: waits for `running`.
-        let large = budget.reserve(80);
-        tokio::pin!(large);
-        assert!(pending(&mut large).await);
-        // Jobs that fit in the 40 left pass it, so the second worker is not idle...
+        let mut large = Box::pin(budget.reserve(80));
+        assert!(pending(&mut large.as_mut()).await);
+        // Jobs that fit in the 40 left pass it, so the second worker is not idle.
         for _ in 0..MAX_PASSES {
             let passer = tokio::time::timeout(Duration::from_secs(5), budget.reserve(10))
                 .await
                 .expect("a small job that fits must not wait behind a large one");
             drop(passer);
         }
-        // ...but only MAX_PASSES times: then it is first in line.
+        (running, large)
+    }
+
+    #[tokio::test]
+    async fn small_jobs_pass_a_large_one_a_bounded_number_of_times() {
+        let budget = MemoryBudget::new(100);
+        let (running, large) = large_job_passed_to_the_limit(&budget).await;
+        // Passed MAX_PASSES times, it is first in line.
         let blocked = budget.reserve(30);
         tokio::pin!(blocked);
         assert!(pending(&mut blocked).await, "the large job must not starve");
@@ -224,15 +234,8 @@ mod tests {
     #[tokio::test]
     async fn a_waiter_that_gives_up_leaves_the_line() {
         let budget = MemoryBudget::new(100);
-        let running = budget.reserve(60).await;
-        {
-            let large = budget.reserve(80);
-            tokio::pin!(large);
-            assert!(pending(&mut large).await);
-            for _ in 0..MAX_PASSES {
-                drop(budget.reserve(10).await);
-            }
-        }
+        let (running, large) = large_job_passed_to_the_limit(&budget).await;
+        drop(large);
         // The large waiter is gone, so nothing holds small jobs back.
         let small = tokio::time::timeout(Duration::from_secs(5), budget.reserve(10))
             .await

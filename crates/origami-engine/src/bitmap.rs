@@ -1,8 +1,5 @@
 //! The engine's in-memory pixel buffer: 8-bit sRGB, interleaved RGB or RGBA.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::PixelType;
-
 use crate::error::{EngineError, Result};
 
 /// Channel layout of a [`Bitmap`].
@@ -20,13 +17,6 @@ impl Channels {
         match self {
             Channels::Rgb => 3,
             Channels::Rgba => 4,
-        }
-    }
-
-    pub(crate) fn pixel_type(self) -> PixelType {
-        match self {
-            Channels::Rgb => PixelType::U8x3,
-            Channels::Rgba => PixelType::U8x4,
         }
     }
 }
@@ -145,20 +135,5 @@ impl Bitmap {
             channels: Channels::Rgba,
             data: out,
         }
-    }
-
-    pub(crate) fn as_resize_src(&self) -> Result<ImageRef<'_>> {
-        ImageRef::new(
-            self.width,
-            self.height,
-            &self.data,
-            self.channels.pixel_type(),
-        )
-        .map_err(|e| EngineError::corrupt(format!("internal buffer error: {e}")))
-    }
-
-    pub(crate) fn from_resized(image: Image<'static>, channels: Channels) -> Result<Bitmap> {
-        let (w, h) = (image.width(), image.height());
-        Bitmap::new(w, h, channels, image.into_vec())
     }
 }

@@ -11,10 +11,42 @@ use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
 use crate::limits::Limits;
 use crate::orient;
-use crate::probe::Header;
+use crate::probe::{self, Header, ImageInfo};
+
+/// An input whose header has been read and checked against the limits. [`decode`] takes
+/// nothing else, so no pixel buffer can be allocated for an image that was not checked, and
+/// the header is parsed once however many times the input is decoded.
+pub(crate) struct Source<I> {
+    bytes: I,
+    header: Header,
+}
+
+impl<I: AsRef<[u8]>> Source<I> {
+    /// Reads the header of `bytes` and checks it against `limits`.
+    pub(crate) fn new(bytes: I, limits: &Limits) -> Result<Self> {
+        let header = probe::read_header(bytes.as_ref())?;
+        check_limits(bytes.as_ref(), &header, limits)?;
+        Ok(Self { bytes, header })
+    }
+
+    /// The parsed header.
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The input's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The header facts, without the decoder's metadata.
+    pub(crate) fn into_info(self) -> ImageInfo {
+        self.header.info
+    }
+}
 
 /// Rejects inputs whose header exceeds the limits, before any pixel buffer exists.
-pub(crate) fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Result<()> {
+fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Result<()> {
     if bytes.len() > limits.max_input_bytes {
         return Err(EngineError::TooLarge(format!(
             "input is {} bytes; the limit is {}",
@@ -35,16 +67,25 @@ pub(crate) fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Re
     Ok(())
 }
 
-/// Decodes `bytes` (whose header is `header`) into an oriented sRGB bitmap. `min_size`, in
-/// oriented pixels, is the smallest size the rest of the pipeline needs; JPEGs are decoded with
-/// DCT scaling down to no less than twice that, so the final resize still has 2x oversampling.
-pub(crate) fn decode(
+/// Decodes `source` into an oriented sRGB bitmap. `min_size`, in oriented pixels, is the
+/// smallest size the rest of the pipeline needs; JPEGs are decoded with DCT scaling down to no
+/// less than twice that, so the final resize still has 2x oversampling.
+pub(crate) fn decode<I: AsRef<[u8]>>(
+    source: &Source<I>,
+    min_size: Option<(u32, u32)>,
+    limits: &Limits,
+) -> Result<Bitmap> {
+    decode_checked(source.bytes(), source.header(), min_size, limits)
+}
+
+/// [`decode`] of bytes whose header was checked (one copy of the code, whatever the input
+/// type).
+fn decode_checked(
     bytes: &[u8],
     header: &Header,
     min_size: Option<(u32, u32)>,
     limits: &Limits,
 ) -> Result<Bitmap> {
-    check_limits(bytes, header, limits)?;
     let (bitmap, icc) = match header.info.format {
         ImageFormat::Jpeg => {
             let scale = header_jpeg_scale(header, min_size);

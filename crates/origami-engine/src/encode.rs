@@ -13,8 +13,10 @@ use crate::limits::Limits;
 /// Background used when an image with transparency is written to a format without alpha.
 pub const FLATTEN_BACKGROUND: [u8; 3] = [255, 255, 255];
 
+/// An encoder failure. The bitmap was decoded and bounded by the engine, so whatever went wrong
+/// is on the engine's side, not the input's.
 fn failed(format: ImageFormat, e: impl std::fmt::Display) -> EngineError {
-    EngineError::corrupt(format!("{format} encoding failed: {e}"))
+    EngineError::internal(format!("{format} encoding failed: {e}"))
 }
 
 /// Encodes `bitmap` as `format`. `quality` (1..=100) applies to JPEG, WebP and AVIF; `None`

@@ -30,8 +30,12 @@ impl ImageFormat {
         ImageFormat::Gif,
     ];
 
-    /// Detects the format from the first bytes of a file. Returns `None` for anything else,
-    /// including an empty input.
+    /// Detects the format from the first bytes of a file (the first 32 are enough, when the
+    /// whole file is not at hand). Returns `None` for anything else, including an empty input.
+    ///
+    /// An ISO-BMFF file is AVIF when its `ftyp` box names `avif` or `avis` as its major brand
+    /// or as one of its compatible brands: many encoders write the major brand `mif1` and list
+    /// `avif` among the compatible ones. HEIC (`heic`, `mif1` brands only) is not AVIF.
     pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Some(ImageFormat::Jpeg)
@@ -41,10 +45,7 @@ impl ImageFormat {
             Some(ImageFormat::Gif)
         } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
             Some(ImageFormat::WebP)
-        } else if bytes.len() >= 12
-            && &bytes[4..8] == b"ftyp"
-            && matches!(&bytes[8..12], b"avif" | b"avis")
-        {
+        } else if is_avif(bytes) {
             Some(ImageFormat::Avif)
         } else {
             None
@@ -103,6 +104,29 @@ impl ImageFormat {
     }
 }
 
+/// Whether `bytes` start with an ISO-BMFF `ftyp` box whose major brand, or a compatible brand
+/// within the box (as far as `bytes` go), is `avif` (still image) or `avis` (sequence).
+fn is_avif(bytes: &[u8]) -> bool {
+    let Some(head) = bytes.get(..12).filter(|h| &h[4..8] == b"ftyp") else {
+        return false;
+    };
+    let is_avif_brand = |brand: &[u8]| brand == b"avif" || brand == b"avis";
+    if is_avif_brand(&head[8..12]) {
+        return true;
+    }
+    let box_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    // Size 0 means "to the end of the file"; a cut-off head holds what it holds.
+    let end = if box_len == 0 {
+        bytes.len()
+    } else {
+        box_len.min(bytes.len())
+    };
+    // Compatible brands follow the major brand and the 4-byte minor version.
+    bytes
+        .get(16..end)
+        .is_some_and(|brands| brands.chunks_exact(4).any(is_avif_brand))
+}
+
 impl fmt::Display for ImageFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -152,6 +176,42 @@ mod tests {
         );
         assert_eq!(ImageFormat::sniff(b""), None);
         assert_eq!(ImageFormat::sniff(b"hello world"), None);
+    }
+
+    #[test]
+    fn sniffs_avif_by_major_or_compatible_brand() {
+        let avif = Some(ImageFormat::Avif);
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
+            avif
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x1cftypavis\0\0\0\0avismsf1miaf"),
+            avif
+        );
+        // Major brand mif1, AVIF among the compatible brands.
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf"),
+            avif
+        );
+        // HEIC is ISO-BMFF too, but not AVIF.
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            None
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
+            None
+        );
+        // A compatible brand past the end of the ftyp box belongs to the next box.
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x14ftypmif1\0\0\0\0mif1avif"),
+            None
+        );
+        // A head cut off inside the box is read as far as it goes.
+        assert_eq!(ImageFormat::sniff(b"\0\0\x01\0ftypmif1\0\0\0\0avif"), avif);
+        assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0"), None);
+        assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftyp"), None);
     }
 
     #[test]

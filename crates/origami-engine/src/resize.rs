@@ -1,12 +1,10 @@
-//! Geometry: cover-crop thumbnails and fit-inside resizes, with `fast_image_resize`.
-
-use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+//! Geometry: the sizes of cover-crop thumbnails and fit-inside resizes, and the operations
+//! themselves (the pixels are resampled by `resample`).
 
 use crate::bitmap::Bitmap;
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::ops::Gravity;
-use crate::smart;
+use crate::{resample, smart};
 
 /// Final size of `thumb(width, height)` on a `src_w` x `src_h` image: a 0 side follows the
 /// aspect ratio, and a derived side is capped at `max_side` (the excess is then cropped).
@@ -56,36 +54,6 @@ pub(crate) fn cover_scaled_size(src_w: u32, src_h: u32, w: u32, h: u32) -> (u32,
     )
 }
 
-fn resize_error(e: impl std::fmt::Display) -> EngineError {
-    EngineError::corrupt(format!("resize failed: {e}"))
-}
-
-/// Resizes the (`left`, `top`, `crop_w`, `crop_h`) region of `src` to `dst_w` x `dst_h` with a
-/// Lanczos3 filter; alpha is premultiplied during the resize so edges do not darken.
-fn resize_region(
-    src: &Bitmap,
-    region: (f64, f64, f64, f64),
-    dst_w: u32,
-    dst_h: u32,
-) -> Result<Bitmap> {
-    let (left, top, crop_w, crop_h) = region;
-    let full = left == 0.0
-        && top == 0.0
-        && crop_w == f64::from(src.width())
-        && crop_h == f64::from(src.height());
-    if full && dst_w == src.width() && dst_h == src.height() {
-        return Ok(src.clone());
-    }
-    let mut dst = Image::new(dst_w, dst_h, src.channels().pixel_type());
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .crop(left, top, crop_w, crop_h);
-    Resizer::new()
-        .resize(&src.as_resize_src()?, &mut dst, &options)
-        .map_err(resize_error)?;
-    Bitmap::from_resized(dst, src.channels())
-}
-
 /// Cover-crops `src` to exactly `width` x `height` (0 = derive from the aspect ratio).
 pub(crate) fn thumb(
     src: &Bitmap,
@@ -104,20 +72,14 @@ pub(crate) fn thumb(
         Some((ax, ay)) => ((f64::from(sw) - crop_w) * ax, (f64::from(sh) - crop_h) * ay),
         None => smart::best_crop(src, crop_w, crop_h)?,
     };
-    resize_region(src, (left, top, crop_w, crop_h), w, h)
+    resample::region(src, (left, top, crop_w, crop_h), w, h)
 }
 
 /// Scales `src` to fit inside `width` x `height` (0 = unbounded), never upscaling.
 pub(crate) fn fit(src: &Bitmap, width: u32, height: u32) -> Result<Bitmap> {
     let (sw, sh) = (src.width(), src.height());
     let (w, h) = fit_size(sw, sh, width, height);
-    resize_region(src, (0.0, 0.0, f64::from(sw), f64::from(sh)), w, h)
-}
-
-/// Resizes the whole of `src` to exactly `width` x `height`, whatever the aspect ratio.
-pub(crate) fn stretch(src: &Bitmap, width: u32, height: u32) -> Result<Bitmap> {
-    let (sw, sh) = (src.width(), src.height());
-    resize_region(src, (0.0, 0.0, f64::from(sw), f64::from(sh)), width, height)
+    resample::stretch(src, w, h)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::bitmap::Bitmap;
 use crate::error::Result;
-use crate::resize;
+use crate::resample;
 
 /// Longest side of the analysis copy: large enough to see a subject, small enough to cost
 /// well under a millisecond.
@@ -20,7 +20,7 @@ pub(crate) fn best_crop(src: &Bitmap, crop_w: f64, crop_h: f64) -> Result<(f64, 
         ((sh * k).round() as u32).max(1),
     );
     let small = if k < 1.0 {
-        resize::stretch(src, aw, ah)?
+        resample::stretch(src, aw, ah)?
     } else {
         src.clone()
     };

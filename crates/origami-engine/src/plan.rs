@@ -1,0 +1,199 @@
+//! One transform request, worked out from the image header: the header is parsed and checked
+//! against the limits once, then the plan estimates its memory and runs for as many output
+//! formats as the caller tries.
+
+use std::fmt;
+
+use crate::decode::{self, Source};
+use crate::error::{EngineError, Result};
+use crate::format::ImageFormat;
+use crate::limits::Limits;
+use crate::ops::{Op, Pipeline};
+use crate::probe::ImageInfo;
+use crate::{blur, encode, resize};
+
+/// The result of [`Plan::run`] (and [`transform`](crate::transform)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transformed {
+    /// The encoded image.
+    pub bytes: Vec<u8>,
+    /// Its format.
+    pub format: ImageFormat,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+}
+
+/// Knobs for [`plan_with_options`]; the defaults are what [`plan`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransformOptions {
+    /// Decode JPEGs at a reduced DCT scale when the pipeline shrinks the image (default true).
+    /// Turning it off exists for measuring its quality cost and speed-up.
+    pub shrink_on_load: bool,
+}
+
+impl Default for TransformOptions {
+    fn default() -> Self {
+        Self {
+            shrink_on_load: true,
+        }
+    }
+}
+
+/// What transforming one input with one pipeline will do, worked out from the header alone:
+/// made by [`plan`], it has parsed the header and checked the [`Limits`] (and the pipeline's
+/// sizes against them), so it can then estimate its memory ([`Plan::working_memory`]) and run
+/// ([`Plan::run`]) without reading the header again.
+///
+/// [`Plan::run`] takes `&self`, so a caller can run the same plan again for another format,
+/// e.g. fall back from AVIF to WebP when the AVIF output is [`EngineError::TooLarge`].
+///
+/// The plan owns its input (`I` is anything that derefs to bytes: a slice, a `Vec<u8>`, a
+/// `bytes::Bytes`), so a server can make it on one thread, weigh it, and run it on another.
+pub struct Plan<I> {
+    /// The input, its header parsed and checked.
+    source: Source<I>,
+    /// The operations, dpr applied.
+    ops: Vec<Op>,
+    /// The smallest decoded size (oriented) they need; `None`: decode at full size.
+    min_size: Option<(u32, u32)>,
+    /// The pipeline's output quality, if set.
+    quality: Option<u8>,
+    limits: Limits,
+}
+
+/// Plans [`transform`](crate::transform)ing `input` with `pipeline`: parses the header, checks
+/// it and the pipeline's output sizes against `limits`, and works out the decode scale. Decodes
+/// no pixel.
+///
+/// Fails on an unreadable header ([`EngineError::Unsupported`], [`EngineError::Corrupt`]), an
+/// input over the limits ([`EngineError::TooLarge`]) or an operation larger than
+/// [`Limits::max_output_side`] ([`EngineError::InvalidParams`]).
+pub fn plan<I: AsRef<[u8]>>(input: I, pipeline: &Pipeline, limits: &Limits) -> Result<Plan<I>> {
+    plan_with_options(input, pipeline, limits, TransformOptions::default())
+}
+
+/// [`plan`] with explicit [`TransformOptions`].
+pub fn plan_with_options<I: AsRef<[u8]>>(
+    input: I,
+    pipeline: &Pipeline,
+    limits: &Limits,
+    options: TransformOptions,
+) -> Result<Plan<I>> {
+    let source = Source::new(input, limits)?;
+    let ops: Vec<Op> = pipeline.scaled_ops().collect();
+    let max_side = limits.max_output_side;
+    for op in &ops {
+        if let Op::Thumb { width, height, .. } | Op::Fit { width, height } = *op {
+            if width > max_side || height > max_side {
+                return Err(EngineError::InvalidParams(format!(
+                    "output sides are limited to {max_side} pixels ({width}x{height} requested, \
+                     dpr included)"
+                )));
+            }
+        }
+    }
+    let (ow, oh) = source.header().info.oriented_dimensions();
+    let min_size = match ops.first() {
+        Some(Op::Thumb { width, height, .. }) => {
+            let (w, h) = resize::thumb_size(ow, oh, *width, *height, max_side);
+            Some(resize::cover_scaled_size(ow, oh, w, h))
+        }
+        Some(Op::Fit { width, height }) => Some(resize::fit_size(ow, oh, *width, *height)),
+        // Blur sigma is in pixels of the full image: decode it whole.
+        Some(Op::Blur { .. }) => None,
+        None => Some(resize::fit_size(ow, oh, max_side, max_side)),
+    }
+    .filter(|_| options.shrink_on_load);
+    Ok(Plan {
+        source,
+        ops,
+        min_size,
+        quality: pipeline.quality(),
+        limits: *limits,
+    })
+}
+
+impl<I: AsRef<[u8]>> Plan<I> {
+    /// What the header says about the input.
+    pub fn info(&self) -> &ImageInfo {
+        &self.source.header().info
+    }
+
+    /// An estimate of the memory, in bytes, that [`Plan::run`] needs at its peak (no pixel is
+    /// decoded to make it): the decoded image (at its shrink-on-load scale) twice over, for the
+    /// bitmap and the working copy an operation makes; the first operation's result (RGBA)
+    /// twice over, for the resize and the encoder's buffers; 256 KiB of codec state; and for a
+    /// progressive JPEG the whole-image coefficient buffer libjpeg decodes through.
+    /// Servers weigh concurrent transforms with it, so that several large ones do not run at
+    /// once.
+    pub fn working_memory(&self) -> u64 {
+        let header = self.source.header();
+        let (width, height, channels) = decode::decoded_size(header, self.min_size);
+        let decoded = u64::from(width) * u64::from(height) * u64::from(channels);
+        // The first operation's size before any crop (at least its output), or the decoded
+        // image.
+        let result = self
+            .min_size
+            .map_or(decoded, |(w, h)| u64::from(w) * u64::from(h) * 4);
+        let coefficients = if header.info.progressive {
+            header.coefficient_bytes
+        } else {
+            0
+        };
+        2 * decoded + 2 * result + coefficients + (256 << 10)
+    }
+
+    /// Decodes the input, runs the pipeline and encodes the result as `format`.
+    ///
+    /// Operations run in pipeline order on the upright image. When the first operation is a
+    /// `thumb` or `fit`, JPEGs are decoded at 1/2, 1/4 or 1/8 scale as long as that leaves at
+    /// least twice the pixels the operation needs. A result larger than
+    /// [`Limits::max_output_side`] (possible when the pipeline has no resize) is scaled down to
+    /// fit. Transparent images written as JPEG are flattened onto white.
+    ///
+    /// Fails with [`EngineError::Corrupt`] when the pixels cannot be decoded,
+    /// [`EngineError::TooLarge`] when the output exceeds what `format` or the limits allow
+    /// (another format may succeed), and [`EngineError::Internal`] when resizing or encoding
+    /// fails.
+    pub fn run(&self, format: ImageFormat) -> Result<Transformed> {
+        let max_side = self.limits.max_output_side;
+        let mut bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
+        for op in &self.ops {
+            bitmap = match *op {
+                Op::Thumb {
+                    width,
+                    height,
+                    gravity,
+                } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
+                Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
+                Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
+            };
+        }
+        if bitmap.width() > max_side || bitmap.height() > max_side {
+            bitmap = resize::fit(&bitmap, max_side, max_side)?;
+        }
+        let (width, height) = (bitmap.width(), bitmap.height());
+        let bytes = encode::encode(bitmap, format, self.quality, &self.limits)?;
+        Ok(Transformed {
+            bytes,
+            format,
+            width,
+            height,
+        })
+    }
+}
+
+/// Shows what was planned, not the input's bytes.
+impl<I: AsRef<[u8]>> fmt::Debug for Plan<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plan")
+            .field("info", self.info())
+            .field("ops", &self.ops)
+            .field("min_size", &self.min_size)
+            .field("quality", &self.quality)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}

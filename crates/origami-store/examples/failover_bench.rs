@@ -130,7 +130,7 @@ async fn main() {
         let read: usize = futures::stream::iter(hashes.iter())
             .map(|h| store.get(h))
             .buffer_unordered(8)
-            .map(|r| r.unwrap().len())
+            .map(|r| r.unwrap().bytes.len())
             .fold(0, |acc, n| async move { acc + n })
             .await;
         let get = started.elapsed();

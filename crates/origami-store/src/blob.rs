@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{Result, StoreError};
 use crate::hash::ContentHash;
-use crate::sniff;
+use crate::media::OCTET_STREAM;
 
 /// How [`Blob::from_stream`] and [`Blob::from_reader`] buffer a body.
 #[derive(Debug, Clone)]
@@ -23,6 +23,10 @@ pub struct BlobOptions {
     pub max_len: Option<u64>,
     /// Where spool files go (default: the system temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// The body's media type, when the caller knows it before reading the body (a request's
+    /// `Content-Type`); see [`Blob::with_content_type`] to set it afterwards (default: none,
+    /// stored as `application/octet-stream`).
+    pub content_type: Option<String>,
 }
 
 impl Default for BlobOptions {
@@ -31,6 +35,7 @@ impl Default for BlobOptions {
             memory_limit: 8 << 20,
             max_len: None,
             spool_dir: None,
+            content_type: None,
         }
     }
 }
@@ -40,9 +45,15 @@ impl Default for BlobOptions {
 ///
 /// A `Blob` can only be made by hashing its content, so its hash is always right; stores trust it
 /// and write the content under that hash. Cloning is cheap.
+///
+/// The store does not guess media types: the caller names one ([`Blob::with_content_type`], or
+/// [`BlobOptions::content_type`]), for instance from its own sniffer run over [`Blob::head`];
+/// backends that keep one (S3's `Content-Type`) store it, others ignore it.
 #[derive(Clone)]
 pub struct Blob {
     inner: Arc<Inner>,
+    /// Outside `inner` so that naming it does not copy the body.
+    content_type: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -57,7 +68,7 @@ enum Data {
     File(tempfile::TempPath),
 }
 
-/// How many leading bytes are kept for content-type sniffing.
+/// How many leading bytes are kept for the caller's content-type sniffing ([`Blob::head`]).
 const HEAD_LEN: usize = 32;
 
 impl Blob {
@@ -73,7 +84,14 @@ impl Blob {
                 head,
                 data: Data::Memory(data),
             }),
+            content_type: None,
         }
+    }
+
+    /// The same blob (sharing its body), with the media type `content_type`.
+    pub fn with_content_type(mut self, content_type: impl Into<Arc<str>>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
     }
 
     /// Hashes a streamed body chunk by chunk, spooling it to a temporary file past
@@ -127,10 +145,15 @@ impl Blob {
         self.inner.len == 0
     }
 
-    /// The content's MIME type, sniffed from its magic bytes (JPEG, PNG, GIF, WebP, AVIF), else
-    /// `application/octet-stream`.
-    pub fn content_type(&self) -> &'static str {
-        sniff::content_type(&self.inner.head)
+    /// The content's media type as the caller named it, else `application/octet-stream`.
+    pub fn content_type(&self) -> &str {
+        self.content_type.as_deref().unwrap_or(OCTET_STREAM)
+    }
+
+    /// The first bytes of the content (up to 32, all of it when shorter): enough for a caller to
+    /// sniff the media type of a streamed body without reading it back.
+    pub fn head(&self) -> &[u8] {
+        &self.inner.head
     }
 
     /// The content, when it is held in memory.
@@ -164,6 +187,7 @@ impl fmt::Debug for Blob {
             .field("hash", &self.inner.hash)
             .field("len", &self.inner.len)
             .field("spooled", &self.spool_path().is_some())
+            .field("content_type", &self.content_type)
             .finish()
     }
 }
@@ -247,6 +271,7 @@ impl<'a> Spool<'a> {
                 head: self.head,
                 data,
             }),
+            content_type: self.options.content_type.as_deref().map(Arc::from),
         })
     }
 }
@@ -292,6 +317,26 @@ mod tests {
             .unwrap();
         assert_eq!(read.hash(), small.hash());
         assert!(read.as_bytes().is_some());
+    }
+
+    #[tokio::test]
+    async fn content_type_is_the_callers() {
+        let png = Blob::from_bytes(&b"\x89PNG\r\n\x1a\n"[..]);
+        assert_eq!(png.content_type(), OCTET_STREAM, "never sniffed");
+        assert_eq!(png.head(), b"\x89PNG\r\n\x1a\n");
+        let named = png.clone().with_content_type("image/png");
+        assert_eq!(named.content_type(), "image/png");
+        assert_eq!(named.hash(), png.hash());
+        let options = BlobOptions {
+            content_type: Some("image/jpeg".to_owned()),
+            ..Default::default()
+        };
+        let read = Blob::from_reader(&[0xffu8, 0xd8, 0xff][..], &options)
+            .await
+            .unwrap();
+        assert_eq!(read.content_type(), "image/jpeg");
+        let long = Blob::from_bytes(vec![7u8; 100]);
+        assert_eq!(long.head().len(), HEAD_LEN);
     }
 
     #[tokio::test]

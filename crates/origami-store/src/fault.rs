@@ -1,6 +1,7 @@
 //! [`FaultStore`]: a wrapper that injects delays, errors, corruption and outages, for tests.
 
 use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +12,8 @@ use crate::blob::Blob;
 use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
-use crate::store::{ListStream, ObjectMeta, PutOutcome, Store};
+use crate::lock::lock;
+use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
 
 /// The faults a [`FaultStore`] injects; a cheap handle that can be changed while the store is in
 /// use (like `object_store`'s `ThrottledStore`, plus failure modes).
@@ -30,17 +32,11 @@ struct FaultState {
 
 impl Faults {
     fn get(&self) -> FaultState {
-        *self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *lock(&self.state)
     }
 
     fn update(&self, f: impl FnOnce(&mut FaultState)) {
-        f(&mut self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner));
+        f(&mut lock(&self.state));
     }
 
     /// Every operation waits this long before running (zero: no delay).
@@ -109,13 +105,15 @@ impl FaultStore {
     }
 }
 
-fn corrupt(data: Bytes) -> Bytes {
-    if data.is_empty() {
-        return Bytes::from_static(b"\0");
-    }
-    let mut out = BytesMut::from(&data[..]);
-    out[0] ^= 0xff;
-    out.freeze()
+fn corrupt(mut got: GetResult) -> GetResult {
+    got.bytes = if got.bytes.is_empty() {
+        Bytes::from_static(b"\0")
+    } else {
+        let mut out = BytesMut::from(&got.bytes[..]);
+        out[0] ^= 0xff;
+        out.freeze()
+    };
+    got
 }
 
 #[async_trait]
@@ -124,10 +122,10 @@ impl Store for FaultStore {
         self.inner.name()
     }
 
-    async fn get(&self, hash: &ContentHash) -> Result<Bytes> {
+    async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         let state = self.before().await?;
-        let data = self.inner.get(hash).await?;
-        Ok(if state.corrupt { corrupt(data) } else { data })
+        let got = self.inner.get(hash).await?;
+        Ok(if state.corrupt { corrupt(got) } else { got })
     }
 
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
@@ -158,14 +156,18 @@ impl Store for FaultStore {
             .boxed()
     }
 
-    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes> {
+    async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {
         let state = self.before().await?;
-        let data = self.inner.get_derived(key).await?;
-        Ok(if state.corrupt { corrupt(data) } else { data })
+        let got = self.inner.get_derived(key).await?;
+        Ok(if state.corrupt { corrupt(got) } else { got })
     }
 
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
         self.before().await?;
         self.inner.put_derived(key, data).await
+    }
+
+    fn region_status(&self) -> Vec<RegionStatus> {
+        self.inner.region_status()
     }
 }

@@ -42,7 +42,7 @@ impl ContentHash {
         self.to_string()
     }
 
-    /// Parses a hash, accepting only 64 lowercase hex characters.
+    /// Parses a hash, accepting only 64 lowercase hex characters (the same as [`FromStr`]).
     pub fn parse(s: &str) -> Result<Self, ParseHashError> {
         s.parse()
     }
@@ -54,6 +54,11 @@ impl From<blake3::Hash> for ContentHash {
     }
 }
 
+/// Parses the 64-character lowercase hex rendering (what [`Display`](fmt::Display) prints).
+///
+/// Anything else is a [`ParseHashError`]: another length, uppercase digits, a sign, whitespace,
+/// a path separator. Only one spelling is accepted so that a hash names exactly one file, object
+/// key and URL (the server rejects `/THUMB/.../ABCD...` rather than caching it twice).
 impl FromStr for ContentHash {
     type Err = ParseHashError;
 
@@ -61,38 +66,18 @@ impl FromStr for ContentHash {
         let err = || ParseHashError {
             shown: s.chars().take(80).collect(),
         };
-        let bytes = s.as_bytes();
-        if bytes.len() != Self::HEX_LEN {
+        // `blake3::Hash::from_hex` also takes uppercase digits: check the spelling first.
+        let lowercase_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if s.len() != Self::HEX_LEN || !s.bytes().all(lowercase_hex) {
             return Err(err());
         }
-        let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let hi = hex_value(pair[0]).ok_or_else(err)?;
-            let lo = hex_value(pair[1]).ok_or_else(err)?;
-            out[i] = (hi << 4) | lo;
-        }
-        Ok(Self(out))
-    }
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+        blake3::Hash::from_hex(s).map(Self::from).map_err(|_| err())
     }
 }
 
 impl fmt::Display for ContentHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut buf = [0u8; 64];
-        for (i, b) in self.0.iter().enumerate() {
-            buf[2 * i] = DIGITS[usize::from(b >> 4)];
-            buf[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
-        }
-        // Every byte written above is ASCII.
-        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        f.write_str(&blake3::Hash::from_bytes(self.0).to_hex())
     }
 }
 
@@ -127,6 +112,8 @@ mod tests {
         assert!(format!("../{}", &good[3..]).parse::<ContentHash>().is_err());
         assert!(format!(" {}", &good[1..]).parse::<ContentHash>().is_err());
         assert!("".parse::<ContentHash>().is_err());
+        // `from_str_radix` would take a sign: a hex pair like "+a" must not parse.
+        assert!(format!("+a{}", &good[2..]).parse::<ContentHash>().is_err());
         let mut multibyte = good.clone();
         multibyte.replace_range(0..2, "é");
         assert!(multibyte.parse::<ContentHash>().is_err());

@@ -15,7 +15,7 @@ use crate::blob::Blob;
 use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
-use crate::store::{ListStream, ObjectMeta, PutOutcome, Store};
+use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, Store};
 
 /// Originals in a local directory.
 ///
@@ -95,9 +95,10 @@ impl LocalStore {
             .join(format!("{label}.{}.{n}.{nanos}.tmp", std::process::id()))
     }
 
-    async fn read(&self, path: PathBuf, key: impl std::fmt::Display) -> Result<Bytes> {
+    async fn read(&self, path: PathBuf, key: impl std::fmt::Display) -> Result<GetResult> {
         match tokio::fs::read(&path).await {
-            Ok(data) => Ok(Bytes::from(data)),
+            // A directory holds bare bytes: no content type to report.
+            Ok(data) => Ok(GetResult::new(Bytes::from(data), self.inner.name.as_str())),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(StoreError::not_found(key)),
             Err(err) => Err(self.unavailable(&format!("reading {}", path.display()), err)),
         }
@@ -220,7 +221,7 @@ impl Store for LocalStore {
         &self.inner.name
     }
 
-    async fn get(&self, hash: &ContentHash) -> Result<Bytes> {
+    async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         self.read(self.path_of(hash), hash).await
     }
 
@@ -264,7 +265,7 @@ impl Store for LocalStore {
         .boxed()
     }
 
-    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes> {
+    async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {
         self.read(self.derived_path_of(key), key).await
     }
 

@@ -1,4 +1,6 @@
-//! The metrics the failover layer emits, through the `metrics` facade.
+//! The metrics the store's layers emit, through the `metrics` facade: the request metrics from
+//! [`InstrumentedStore`](crate::InstrumentedStore), integrity failures from
+//! [`VerifiedStore`](crate::VerifiedStore), the rest from [`FailoverStore`](crate::FailoverStore).
 //!
 //! Nothing is exported here: the binary installs a recorder (the HTTP layer's Prometheus exporter).
 //! Every emission looks its handle up again, so a recorder installed after the store was built

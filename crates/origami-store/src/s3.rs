@@ -20,8 +20,8 @@ use crate::blob::Blob;
 use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
-use crate::sniff;
-use crate::store::{ListStream, ObjectMeta, PutOutcome, Store};
+use crate::media;
+use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, Store};
 
 /// The `Cache-Control` set on every uploaded object: content-addressed objects never change.
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -103,8 +103,10 @@ impl S3Config {
 /// One region of originals in an S3 bucket, through `aws-sdk-s3`.
 ///
 /// Originals live at `<key_prefix><hash>`, derived objects at `<derived_prefix><hash>/<spec>`.
-/// Uploads set `Content-Type` (sniffed from the content) and [`CACHE_CONTROL`], since S3 serves
-/// only the headers an object was stored with. Derived objects also carry their BLAKE3 in
+/// Uploads set `Content-Type` (the [`Blob::content_type`] the caller named; for a derived object,
+/// the type its spec's extension names) and [`CACHE_CONTROL`], since S3 serves only the headers an
+/// object was stored with; reads report the stored `Content-Type` in
+/// [`GetResult::content_type`]. Derived objects also carry their BLAKE3 in
 /// `x-amz-meta-blake3`, checked when they are read back.
 #[derive(Clone)]
 pub struct S3Store {
@@ -226,11 +228,12 @@ impl S3Store {
         )
     }
 
+    /// Reads `key`: the result, and the derived-object digest stored with it, if any.
     async fn get_object(
         &self,
         key: String,
         shown: impl fmt::Display,
-    ) -> Result<(Bytes, Option<String>)> {
+    ) -> Result<(GetResult, Option<String>)> {
         let out = self
             .client
             .get_object()
@@ -243,6 +246,7 @@ impl S3Store {
             .metadata()
             .and_then(|m| m.get(DERIVED_DIGEST_META))
             .cloned();
+        let content_type = out.content_type().map(str::to_owned);
         let body = out.body.collect().await.map_err(|e| {
             let message = format!("GET {shown}: reading the body: {}", DisplayErrorContext(&e));
             if chain_contains(&e, "checksum mismatch") {
@@ -260,7 +264,9 @@ impl S3Store {
             };
             StoreError::unavailable(&*self.name, kind, message)
         })?;
-        Ok((body.into_bytes(), digest))
+        let got = GetResult::new(body.into_bytes(), Arc::clone(&self.name))
+            .with_content_type(content_type);
+        Ok((got, digest))
     }
 }
 
@@ -304,7 +310,7 @@ impl Store for S3Store {
         &self.name
     }
 
-    async fn get(&self, hash: &ContentHash) -> Result<Bytes> {
+    async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         Ok(self.get_object(self.key_of(hash), hash).await?.0)
     }
 
@@ -395,10 +401,10 @@ impl Store for S3Store {
         .boxed()
     }
 
-    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes> {
-        let (data, digest) = self.get_object(self.derived_key_of(key), key).await?;
+    async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {
+        let (got, digest) = self.get_object(self.derived_key_of(key), key).await?;
         if let Some(expected) = digest {
-            let actual = ContentHash::of(&data).to_string();
+            let actual = ContentHash::of(&got.bytes).to_string();
             if expected != actual {
                 return Err(StoreError::Integrity {
                     region: self.name.to_string(),
@@ -407,11 +413,11 @@ impl Store for S3Store {
                 });
             }
         }
-        Ok(data)
+        Ok(got)
     }
 
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
-        let content_type = sniff::derived_content_type(key.spec(), &data[..data.len().min(32)]);
+        let content_type = media::for_spec(key.spec());
         let digest = ContentHash::of(&data).to_string();
         self.client
             .put_object()

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -40,6 +42,107 @@ pub struct PutOutcome {
     pub missed: Vec<RegionCause>,
 }
 
+/// What a read ([`Store::get`], [`Store::get_derived`]) returns: the bytes, and where they came
+/// from (like `object_store`'s `GetResult`).
+///
+/// It dereferences to the bytes and compares equal to byte slices, so code that only wants the
+/// content can use it as it used [`Bytes`]; [`GetResult::into_bytes`] takes them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetResult {
+    /// The content.
+    pub bytes: Bytes,
+    /// The region that served it: a backend's own [`Store::name`], or for a
+    /// [`FailoverStore`](crate::FailoverStore) the region the read was served from (the value of
+    /// `X-Origami-Region`).
+    pub region: Arc<str>,
+    /// The media type the object was stored with, when the backend records one (S3's
+    /// `Content-Type`); `None` for backends that store bare bytes ([`LocalStore`](crate::LocalStore)).
+    pub content_type: Option<String>,
+}
+
+impl GetResult {
+    /// Bytes served by `region`, with no known content type.
+    pub fn new(bytes: Bytes, region: impl Into<Arc<str>>) -> Self {
+        Self {
+            bytes,
+            region: region.into(),
+            content_type: None,
+        }
+    }
+
+    /// The same result, with the media type the backend reported.
+    pub fn with_content_type(mut self, content_type: Option<String>) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// The content's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// The content, dropping the metadata.
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+}
+
+impl Deref for GetResult {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl AsRef<[u8]> for GetResult {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl From<GetResult> for Bytes {
+    fn from(result: GetResult) -> Self {
+        result.bytes
+    }
+}
+
+impl PartialEq<[u8]> for GetResult {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes == other
+    }
+}
+
+impl PartialEq<&[u8]> for GetResult {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.bytes == *other
+    }
+}
+
+impl PartialEq<Bytes> for GetResult {
+    fn eq(&self, other: &Bytes) -> bool {
+        self.bytes == other
+    }
+}
+
+impl PartialEq<Vec<u8>> for GetResult {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.bytes == other
+    }
+}
+
+/// A region's health as a store sees it ([`Store::region_status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionStatus {
+    /// The region's name.
+    pub name: String,
+    /// False while its circuit breaker is open (always true for a store without one).
+    pub up: bool,
+    /// Its consecutive failures so far (always 0 for a store without a breaker).
+    pub consecutive_failures: u32,
+}
+
 /// A stream of the hashes of every original in a store, in no particular order.
 pub type ListStream = BoxStream<'static, Result<ContentHash>>;
 
@@ -47,18 +150,23 @@ pub type ListStream = BoxStream<'static, Result<ContentHash>>;
 ///
 /// Modelled on `object_store`: one object-safe trait (hold it as `Arc<dyn Store>`) implemented by
 /// backends ([`LocalStore`](crate::LocalStore), [`S3Store`](crate::S3Store)) and by composable
-/// wrappers ([`FailoverStore`](crate::FailoverStore), [`FaultStore`](crate::FaultStore)).
+/// wrappers: the single-purpose layers [`InstrumentedStore`](crate::InstrumentedStore) (timeouts
+/// and metrics), [`VerifiedStore`](crate::VerifiedStore) (hash verification) and
+/// [`FaultStore`](crate::FaultStore) (fault injection), and [`FailoverStore`](crate::FailoverStore)
+/// over N regions.
 ///
 /// Originals are keyed by the BLAKE3 hash of their bytes, so writing the same content twice is
-/// harmless and every copy is interchangeable. Backends return what they hold; the failover
-/// wrapper verifies every original it reads against its hash.
+/// harmless and every copy is interchangeable. Backends return what they hold; the verification
+/// layer (which the failover store puts on every region) checks every original read against its
+/// hash.
 #[async_trait]
 pub trait Store: fmt::Debug + Send + Sync + 'static {
     /// The store's name: the region label in metrics, logs and `X-Origami-Region`.
     fn name(&self) -> &str;
 
-    /// Reads the original `hash`. [`StoreError::NotFound`](crate::StoreError::NotFound) when absent.
-    async fn get(&self, hash: &ContentHash) -> Result<Bytes>;
+    /// Reads the original `hash`, with the region that served it.
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) when absent.
+    async fn get(&self, hash: &ContentHash) -> Result<GetResult>;
 
     /// The size and date of the original `hash`, without reading it.
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta>;
@@ -70,11 +178,22 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
     /// Every original's hash (for `origami sync`). Keys that are not hashes are skipped.
     fn list(&self) -> ListStream;
 
-    /// Reads the derived object `key`.
-    async fn get_derived(&self, key: &DerivedKey) -> Result<Bytes>;
+    /// Reads the derived object `key`, with the region that served it.
+    async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult>;
 
     /// Writes the derived object `key`, replacing any previous version.
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()>;
+
+    /// The health of the regions behind this store (`/readyz`). A plain backend has no breaker:
+    /// it reports itself, up, with no failures. Wrappers forward their inner store's status and
+    /// [`FailoverStore`](crate::FailoverStore) reports each region's circuit breaker.
+    fn region_status(&self) -> Vec<RegionStatus> {
+        vec![RegionStatus {
+            name: self.name().to_owned(),
+            up: true,
+            consecutive_failures: 0,
+        }]
+    }
 }
 
 /// Conveniences over [`Store::put`] for the ways a body arrives.

@@ -208,11 +208,11 @@ async fn sync_object(
         }
         let store = &regions[idx];
         match store.get(&hash).await {
-            Ok(data) if ContentHash::of(&data) == hash => {
-                good.get_or_insert(data);
+            Ok(got) if ContentHash::of(&got.bytes) == hash => {
+                good.get_or_insert(got);
             }
-            Ok(data) => {
-                let actual = ContentHash::of(&data);
+            Ok(got) => {
+                let actual = ContentHash::of(&got.bytes);
                 tracing::warn!(%hash, region = store.name(), %actual, "corrupt copy");
                 corrupt.push(idx);
             }
@@ -232,7 +232,7 @@ async fn sync_object(
         }
     }
     let corrupt_found = corrupt.len() as u64;
-    let Some(data) = good else {
+    let Some(good) = good else {
         for &idx in missing.iter().chain(&corrupt) {
             report.failed.push(RegionCause::new(
                 regions[idx].name(),
@@ -243,7 +243,11 @@ async fn sync_object(
         return (report, corrupt_found);
     };
 
-    let blob = Blob::from_bytes(data);
+    // The copies keep the source's media type when its backend recorded one.
+    let mut blob = Blob::from_bytes(good.bytes);
+    if let Some(content_type) = good.content_type {
+        blob = blob.with_content_type(content_type);
+    }
     for (targets, repaired) in [(&missing, false), (&corrupt, true)] {
         for &idx in targets {
             let store = &regions[idx];

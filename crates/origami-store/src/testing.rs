@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::Result;
+use crate::lock::lock;
 use crate::s3::{S3Config, S3Store, StaticCredentials};
 
 /// The access key id the test servers accept.
@@ -144,19 +145,15 @@ impl S3TestServer {
 
     /// True while the server accepts connections.
     pub fn is_running(&self) -> bool {
-        self.lock().as_ref().is_some_and(|task| !task.is_finished())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
-        self.accept
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.accept)
+            .as_ref()
+            .is_some_and(|task| !task.is_finished())
     }
 
     /// Stops the server for real: closes the listener (new connections are refused) and drops
     /// every open connection, in-flight requests included. The data stays.
     pub fn stop(&self) {
-        if let Some(task) = self.lock().take() {
+        if let Some(task) = lock(&self.accept).take() {
             task.abort();
         }
     }
@@ -217,7 +214,7 @@ impl S3TestServer {
                 }
             }
         });
-        *self.lock() = Some(task);
+        *lock(&self.accept) = Some(task);
     }
 }
 
@@ -257,10 +254,7 @@ struct Samples(Mutex<Vec<f64>>);
 
 impl metrics::HistogramFn for Samples {
     fn record(&self, value: f64) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(value);
+        lock(&self.0).push(value);
     }
 }
 
@@ -269,9 +263,7 @@ static CAPTURE: std::sync::OnceLock<&'static MetricsCapture> = std::sync::OnceLo
 struct CaptureRecorder(&'static MetricsCapture);
 
 fn handle<T: Default>(list: &Mutex<Vec<(metrics::Key, Arc<T>)>>, key: &metrics::Key) -> Arc<T> {
-    let mut list = list
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut list = lock(list);
     if let Some((_, h)) = list.iter().find(|(k, _)| k == key) {
         return h.clone();
     }
@@ -340,10 +332,7 @@ impl MetricsCapture {
 
     /// The sum of the counters named `name` whose labels include `labels`.
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
-        let list = self
-            .counters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = lock(&self.counters);
         list.iter()
             .filter(|(k, _)| matches(k, name, labels))
             .map(|(_, v)| v.load(Ordering::SeqCst))
@@ -352,10 +341,7 @@ impl MetricsCapture {
 
     /// The value of the first gauge named `name` whose labels include `labels`.
     pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let list = self
-            .gauges
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = lock(&self.gauges);
         list.iter()
             .find(|(k, _)| matches(k, name, labels))
             .map(|(_, v)| f64::from_bits(v.load(Ordering::SeqCst)))
@@ -363,17 +349,10 @@ impl MetricsCapture {
 
     /// The samples of the histograms named `name` whose labels include `labels`.
     pub fn histogram(&self, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-        let list = self
-            .histograms
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = lock(&self.histograms);
         list.iter()
             .filter(|(k, _)| matches(k, name, labels))
-            .flat_map(|(_, v)| {
-                v.0.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone()
-            })
+            .flat_map(|(_, v)| lock(&v.0).clone())
             .collect()
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use origami_store::testing::S3TestServer;
 use origami_store::{
-    ContentHash, DerivedKey, LocalStore, S3Store, Store, StoreError, StoreExt, CACHE_CONTROL,
+    Blob, ContentHash, DerivedKey, LocalStore, S3Store, Store, StoreError, StoreExt, CACHE_CONTROL,
 };
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
@@ -18,9 +18,16 @@ async fn s3_objects_carry_content_type_and_cache_control() {
         .await
         .unwrap();
     let store = server.s3_store("s3-headers", common::BUCKET).await.unwrap();
-    let png = store.put_bytes(Bytes::from_static(PNG)).await.unwrap().hash;
+    // The content type is the caller's: the store never sniffs.
+    let png_blob = Blob::from_bytes(Bytes::from_static(PNG)).with_content_type("image/png");
+    let png = store.put(&png_blob).await.unwrap().hash;
     let other = store
         .put_bytes(Bytes::from_static(b"not an image"))
+        .await
+        .unwrap()
+        .hash;
+    let unnamed = store
+        .put_bytes(Bytes::from_static(b"\xff\xd8\xff unnamed jpeg"))
         .await
         .unwrap()
         .hash;
@@ -29,7 +36,11 @@ async fn s3_objects_carry_content_type_and_cache_control() {
         .object_path(common::BUCKET, &format!("originals/{png}"))
         .is_file());
 
-    for (hash, mime) in [(png, "image/png"), (other, "application/octet-stream")] {
+    for (hash, mime) in [
+        (png, "image/png"),
+        (other, "application/octet-stream"),
+        (unnamed, "application/octet-stream"),
+    ] {
         let head = store
             .client()
             .head_object()
@@ -40,6 +51,10 @@ async fn s3_objects_carry_content_type_and_cache_control() {
             .unwrap();
         assert_eq!(head.content_type(), Some(mime));
         assert_eq!(head.cache_control(), Some(CACHE_CONTROL));
+        // Reads report what was stored, and where from.
+        let got = store.get(&hash).await.unwrap();
+        assert_eq!(got.content_type.as_deref(), Some(mime));
+        assert_eq!(&*got.region, "s3-headers");
     }
 
     let key = DerivedKey::new(png, "thumb/1/1.png").unwrap();
@@ -64,6 +79,15 @@ async fn s3_objects_carry_content_type_and_cache_control() {
         head.metadata().unwrap().get("blake3"),
         Some(&ContentHash::of(PNG).to_string())
     );
+    // A derived object's type is its spec's extension, whatever its bytes.
+    let json = DerivedKey::new(png, "meta.json").unwrap();
+    store
+        .put_derived(&json, Bytes::from_static(PNG))
+        .await
+        .unwrap();
+    let got = store.get_derived(&json).await.unwrap();
+    assert_eq!(got.content_type.as_deref(), Some("application/json"));
+    assert_eq!(got.size(), PNG.len() as u64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,6 +174,8 @@ async fn local_layout_is_sharded_and_leaves_no_temporary_files() {
         dir.path().join(&hex[..2]).join(&hex[2..4]).join(&hex)
     );
     assert_eq!(std::fs::read(store.path_of(&hash)).unwrap(), PNG);
+    let got = store.get(&hash).await.unwrap();
+    assert_eq!((&*got.region, got.content_type), ("local", None));
     let key = DerivedKey::new(hash, "w/10.webp").unwrap();
     store
         .put_derived(&key, Bytes::from_static(b"d"))

@@ -1,5 +1,7 @@
 //! One conformance suite, run against every `Store`: local, S3, failover over S3, failover over a
-//! local directory plus S3, and the fault wrapper with no fault set.
+//! local directory plus S3, a single-region failover over a local directory (the production
+//! default), and each layer (instrumentation, verification, the fault wrapper with no fault set)
+//! over a local directory.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -11,7 +13,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use origami_store::{
-    BlobOptions, ContentHash, DerivedKey, FaultStore, Store, StoreError, StoreExt,
+    BlobOptions, ContentHash, DerivedKey, FaultStore, InstrumentConfig, InstrumentedStore, Store,
+    StoreError, StoreExt, VerifiedStore,
 };
 
 fn sample(len: usize, seed: u8) -> Bytes {
@@ -37,9 +40,23 @@ pub async fn roundtrip(store: &dyn Store) {
     assert_eq!(out.size, 10_000);
     assert!(!out.stored_in.is_empty());
     assert!(out.missed.is_empty(), "{:?}", out.missed);
-    assert_eq!(store.get(&out.hash).await.unwrap(), data);
+    let got = store.get(&out.hash).await.unwrap();
+    assert_eq!(got.bytes, data);
+    assert_eq!(got.size(), 10_000);
+    assert!(
+        out.stored_in.iter().any(|r| **r == *got.region),
+        "served by {} although stored in {:?}",
+        got.region,
+        out.stored_in
+    );
     let meta = store.head(&out.hash).await.unwrap();
     assert_eq!((meta.hash, meta.size), (out.hash, 10_000));
+    let status = store.region_status();
+    assert!(!status.is_empty());
+    assert!(
+        status.iter().all(|r| r.up && r.consecutive_failures == 0),
+        "{status:?}"
+    );
 }
 
 pub async fn empty_body(store: &dyn Store) {
@@ -162,7 +179,9 @@ pub async fn derived(store: &dyn Store) {
         .put_derived(&b, Bytes::from_static(b"other spec"))
         .await
         .unwrap();
-    assert_eq!(store.get_derived(&a).await.unwrap(), &b"version one"[..]);
+    let got = store.get_derived(&a).await.unwrap();
+    assert_eq!(got, &b"version one"[..]);
+    assert!(!got.region.is_empty());
     store
         .put_derived(&a, Bytes::from_static(b"version two"))
         .await
@@ -197,10 +216,28 @@ async fn fault_passthrough() -> common::Fixture {
     inner
 }
 
+async fn instrumented() -> common::Fixture {
+    let mut inner = common::local().await;
+    inner.store = Arc::new(InstrumentedStore::new(
+        inner.store.clone(),
+        InstrumentConfig::default(),
+    ));
+    inner
+}
+
+async fn verified() -> common::Fixture {
+    let mut inner = common::local().await;
+    inner.store = Arc::new(VerifiedStore::new(inner.store.clone()));
+    inner
+}
+
 conformance! {
     local => common::local();
     s3 => common::s3();
     failover_s3 => common::failover_s3();
     failover_local_and_s3 => common::failover_mixed();
+    failover_single_local => common::failover_local();
     fault_wrapper => fault_passthrough();
+    instrumented_local => instrumented();
+    verified_local => verified();
 }

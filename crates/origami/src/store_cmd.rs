@@ -130,9 +130,14 @@ async fn put_file(
     options: &BlobOptions,
 ) -> anyhow::Result<PutOutcome> {
     let reader = tokio::fs::File::open(file).await.context("opening")?;
-    let blob = Blob::from_reader(reader, options)
+    let mut blob = Blob::from_reader(reader, options)
         .await
         .context("reading")?;
+    // The store never sniffs: name the media type with the engine's sniffer, the one the
+    // server decodes with (an unrecognised file is stored as `application/octet-stream`).
+    if let Some(format) = origami_engine::ImageFormat::sniff(blob.head()) {
+        blob = blob.with_content_type(format.mime_type());
+    }
     Ok(store.put(&blob).await?)
 }
 
@@ -143,7 +148,7 @@ pub fn get(args: GetArgs, config: Option<&Path>) -> CliResult {
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         let data = match store.get(&hash).await {
-            Ok(data) => data,
+            Ok(got) => got.bytes,
             Err(StoreError::NotFound { .. }) => {
                 return Err(CliError::failure(anyhow!(
                     "{hash}: not found in any region"

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::lock::lock;
 use crate::metrics;
 
 /// Opens after `threshold` consecutive failures; while open, admits one probe every `probe`
 /// interval and closes on its success. Logs and exports (`origami_region_up`) each change once.
 #[derive(Debug)]
-pub(crate) struct Breaker {
+pub(super) struct Breaker {
     region: String,
     threshold: u32,
     probe: Duration,
@@ -28,13 +29,13 @@ struct State {
 /// Leave to send one request to the region. Report how it went with [`Permit::success`] or
 /// [`Permit::failure`]; dropping it unreported (a cancelled hedge) changes nothing.
 #[derive(Debug)]
-pub(crate) struct Permit {
+pub(super) struct Permit {
     breaker: Arc<Breaker>,
     probe: bool,
 }
 
 impl Breaker {
-    pub(crate) fn new(region: String, threshold: u32, probe: Duration) -> Self {
+    pub(super) fn new(region: String, threshold: u32, probe: Duration) -> Self {
         metrics::region_up(&region, true);
         Self {
             region,
@@ -49,16 +50,9 @@ impl Breaker {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding this lock cannot leave the state inconsistent: recover it.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// A permit when the breaker is closed, or open with a probe due and none in flight.
-    pub(crate) fn admit(self: &Arc<Self>) -> Option<Permit> {
-        let mut state = self.lock();
+    pub(super) fn admit(self: &Arc<Self>) -> Option<Permit> {
+        let mut state = lock(&self.state);
         if !state.open {
             return Some(Permit {
                 breaker: self.clone(),
@@ -78,23 +72,23 @@ impl Breaker {
     }
 
     /// True while the breaker is closed.
-    pub(crate) fn is_up(&self) -> bool {
-        !self.lock().open
+    pub(super) fn is_up(&self) -> bool {
+        !lock(&self.state).open
     }
 
     /// Consecutive failures so far.
-    pub(crate) fn consecutive_failures(&self) -> u32 {
-        self.lock().consecutive_failures
+    pub(super) fn consecutive_failures(&self) -> u32 {
+        lock(&self.state).consecutive_failures
     }
 
     /// When the next probe may go, while the breaker is open and no probe is in flight.
-    pub(crate) fn next_probe_at(&self) -> Option<Instant> {
-        let state = self.lock();
+    pub(super) fn next_probe_at(&self) -> Option<Instant> {
+        let state = lock(&self.state);
         (state.open && !state.probe_in_flight).then_some(state.next_probe)
     }
 
     fn on_success(&self, probe: bool) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         if probe {
             state.probe_in_flight = false;
         }
@@ -108,7 +102,7 @@ impl Breaker {
     }
 
     fn on_failure(&self, probe: bool, cause: &str) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         if probe {
             state.probe_in_flight = false;
         }
@@ -139,13 +133,13 @@ impl Breaker {
 
 impl Permit {
     /// The region answered (an object, or "not found").
-    pub(crate) fn success(mut self) {
+    pub(super) fn success(mut self) {
         self.breaker.on_success(self.probe);
         self.probe = false;
     }
 
     /// The region failed or timed out.
-    pub(crate) fn failure(mut self, cause: &str) {
+    pub(super) fn failure(mut self, cause: &str) {
         self.breaker.on_failure(self.probe, cause);
         self.probe = false;
     }
@@ -155,7 +149,7 @@ impl Drop for Permit {
     fn drop(&mut self) {
         if self.probe {
             // Cancelled before it reported: free the probe slot for the next request.
-            let mut state = self.breaker.lock();
+            let mut state = lock(&self.breaker.state);
             state.probe_in_flight = false;
             state.next_probe = Instant::now();
         }

@@ -66,6 +66,13 @@ pub async fn failover_s3() -> Fixture {
     }
 }
 
+/// The production default: one local directory behind a single-region failover store.
+pub async fn failover_local() -> Fixture {
+    let mut local = local().await;
+    local.store = Arc::new(FailoverStore::new(vec![local.store], test_config()).unwrap());
+    local
+}
+
 pub async fn failover_mixed() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let local: Arc<dyn Store> =

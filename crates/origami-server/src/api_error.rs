@@ -1,4 +1,5 @@
-//! Errors: [`ApiError`] (what a request gets back) and [`ServerError`] (starting the server).
+//! [`ApiError`]: what a request gets back when it fails, as JSON with the documented
+//! `Cache-Control`.
 
 use std::sync::Arc;
 
@@ -7,22 +8,8 @@ use axum::response::{IntoResponse, Response};
 use origami_engine::EngineError;
 use origami_store::StoreError;
 
-use crate::access::AccessInfo;
-
-/// Errors starting or configuring the server.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// A configuration value is invalid.
-    #[error("invalid server configuration: {0}")]
-    Config(String),
-    /// Binding or serving failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
-    /// The Prometheus recorder could not be installed.
-    #[error("metrics: {0}")]
-    Metrics(String),
-}
+use crate::access_info::AccessInfo;
+use crate::pool::PoolError;
 
 /// An error answer: a status, a machine code and a short reason, sent as JSON
 /// `{"error": "<reason>", "code": "<code>"}`.
@@ -111,8 +98,19 @@ impl From<EngineError> for ApiError {
             EngineError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             EngineError::Corrupt(_) | EngineError::TooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
             EngineError::InvalidParams(_) => StatusCode::BAD_REQUEST,
+            // An encoder or resizer failure is the server's fault, not the image's.
+            EngineError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, err.code(), err.to_string())
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Saturated => Self::saturated(),
+            PoolError::Closed | PoolError::Failed => Self::internal(err.to_string()),
+        }
     }
 }
 

@@ -103,19 +103,12 @@ impl SigningKey {
     }
 
     /// Parses a hex-encoded key (an even number of hex digits, at least 16 bytes' worth).
-    pub fn from_hex(hex: &str) -> Result<Self, ServerError> {
+    pub fn from_hex(digits: &str) -> Result<Self, ServerError> {
         let bad = |why: &str| ServerError::Config(format!("signing key: {why}"));
-        if !hex.len().is_multiple_of(2) {
-            return Err(bad("odd number of hex digits"));
-        }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .ok_or_else(|| bad("not hex"))?;
+        let bytes = hex::decode(digits).map_err(|e| match e {
+            hex::FromHexError::OddLength => bad("odd number of hex digits"),
+            _ => bad("not hex"),
+        })?;
         if bytes.len() < 16 {
             return Err(bad("shorter than 16 bytes (32 hex digits)"));
         }
@@ -173,6 +166,8 @@ mod tests {
         assert!(SigningKey::from_hex("0011").is_err());
         assert!(SigningKey::from_hex("zz112233445566778899aabbccddeeff").is_err());
         assert!(SigningKey::from_hex("0112233445566778899aabbccddeeff").is_err());
+        // `u8::from_str_radix` takes a sign: "+1" is not a hex byte.
+        assert!(SigningKey::from_hex("+1112233445566778899aabbccddeeff").is_err());
         assert_eq!(
             "400x300".parse::<Size>().unwrap(),
             Size {

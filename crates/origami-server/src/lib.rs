@@ -10,16 +10,60 @@
 //! - A byte-weighed memory cache with coalescing of identical misses, an optional second level in
 //!   the store's derived space, and a CPU pool with a bounded queue (503 + `Retry-After` beyond).
 //!
-//! Build an [`AppState`] over a [`FailoverStore`](origami_store::FailoverStore), then [`serve`]
-//! it (or mount [`router`] yourself).
+//! Build an [`AppState`] over any [`Store`](origami_store::Store) (in production a
+//! [`FailoverStore`](origami_store::FailoverStore)), then [`serve`] it (or mount [`router`]
+//! yourself).
+//!
+//! A request's path through the crate: `middleware` (request id, access log + metrics,
+//! deadline) -> a handler in `routes` (parse the URL with `path`, check `If-None-Match`) ->
+//! [`AppState`] -> the result cache (`cache`: a hit ends here; identical misses coalesce) ->
+//! the miss path (`render`: the store's derived space, then admission to the CPU pool (`pool`,
+//! `budget`), the original (`originals`), the engine) -> the answer (`routes::respond`).
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use axum::body::Body;
+//! use axum::http::{header, Request, StatusCode};
+//! use origami_server::{router, AppState, ServerConfig};
+//! use origami_store::{LocalStore, Store, StoreExt as _};
+//! use tower::ServiceExt as _;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! # runtime.block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let store: Arc<dyn Store> = Arc::new(LocalStore::new(dir.path())?);
+//! let photo = include_bytes!("../../../fixtures/baseline.jpg");
+//! let hash = store.put_bytes(bytes::Bytes::from_static(photo)).await?.hash;
+//!
+//! let app = router(AppState::new(store, ServerConfig::default(), None)?);
+//! let request = Request::get(format!("/fit/16/16/{hash}.webp")).body(Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.headers()[header::CONTENT_TYPE], "image/webp");
+//! assert_eq!(response.headers()[header::CACHE_CONTROL], origami_server::IMMUTABLE);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
 
-mod access;
+#![deny(missing_docs)]
+
+mod access_info;
+mod api_error;
 mod budget;
+mod cache;
 mod config;
 mod error;
 pub mod metrics;
+mod middleware;
+mod originals;
 mod path;
 mod pool;
+mod present;
+mod render;
+mod rendition;
 mod routes;
 mod state;
 
@@ -32,18 +76,20 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-pub use access::{route_label, AccessInfo};
+pub use access_info::AccessInfo;
+pub use api_error::ApiError;
+pub use cache::{Cached, Outcome, Stats, StatsSnapshot};
 pub use config::{
     ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
 };
-pub use error::{ApiError, ServerError};
+pub use error::ServerError;
+pub use middleware::route_label;
+pub use originals::OriginalInfo;
 pub use path::{negotiate, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
-pub use pool::{Admission, TransformPool};
+pub use pool::{Admission, PoolError, TransformPool};
+pub use rendition::{rendition_etag, rendition_spec, Rendition};
 pub use routes::IMMUTABLE;
-pub use state::{
-    rendition_etag, rendition_spec, AppState, Cached, OriginalInfo, Outcome, Rendition, Stats,
-    StatsSnapshot,
-};
+pub use state::AppState;
 
 /// The application: every route with its middleware (request ids, panic catching, the
 /// per-request deadline, the access log and HTTP metrics).
@@ -60,8 +106,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::transform)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::deadline,
+            state.config().request_timeout,
+            middleware::deadline,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse as _;
@@ -69,8 +115,8 @@ pub fn router(state: AppState) -> Router {
             ApiError::internal("internal error").into_response()
         }))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::access_log,
+            state.http_metrics(),
+            middleware::access_log,
         ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))

@@ -1,24 +1,17 @@
-//! Cross-cutting middleware: the per-request deadline, and the access log + HTTP metrics.
+//! Cross-cutting middleware, each with the narrow state it needs: the per-request deadline
+//! (a duration) and the access log + HTTP metrics (the metric handles).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
-use crate::state::AppState;
-
-/// What a handler tells the access log about a response (a response extension).
-#[derive(Debug, Clone, Default)]
-pub struct AccessInfo {
-    /// The region that served the original, or `cache` / `derived`.
-    pub region: Option<Arc<str>>,
-    /// The result cache's outcome: `hit`, `miss`, `coalesced` or `derived`.
-    pub cache: Option<&'static str>,
-}
+use crate::access_info::AccessInfo;
+use crate::api_error::ApiError;
+use crate::metrics::HttpMetrics;
 
 /// The `route` label of a path: a small fixed set, so metrics stay bounded.
 pub fn route_label(method: &Method, path: &str) -> &'static str {
@@ -35,13 +28,17 @@ pub fn route_label(method: &Method, path: &str) -> &'static str {
     }
 }
 
-/// Cancels a request (other than an upload) that runs past
-/// [`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout): 503 + `Retry-After`.
-pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Cancels a request (other than an upload) that runs past `timeout`
+/// ([`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout)): 503 +
+/// `Retry-After`.
+pub(crate) async fn deadline(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() == Method::POST {
         return next.run(request).await;
     }
-    let timeout = state.config().request_timeout;
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -53,7 +50,11 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
 
 /// Writes one access-log line per request (status, route, bytes, region, cache outcome,
 /// duration) and records `origami_http_requests_total` / `origami_http_request_seconds`.
-pub async fn access_log(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn access_log(
+    State(metrics): State<Arc<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     let route = route_label(request.method(), request.uri().path());
     // The line's fields are copied only when it will be written: with the access log filtered
@@ -74,7 +75,7 @@ pub async fn access_log(State(state): State<AppState>, request: Request, next: N
     let response = next.run(request).await;
     let elapsed = start.elapsed();
     let status = response.status();
-    state.http_metrics().record(route, status, elapsed);
+    metrics.record(route, status, elapsed);
     if let Some((method, path, request_id)) = line {
         let bytes = response
             .headers()

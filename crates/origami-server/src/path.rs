@@ -7,8 +7,8 @@ use origami_engine::{ImageFormat, Op, Pipeline};
 use origami_store::ContentHash;
 use sha2::Sha256;
 
+use crate::api_error::ApiError;
 use crate::config::{ServerConfig, SigningKey, Size};
-use crate::error::ApiError;
 
 /// Length of a URL signature, in base64url characters (24 bytes of the HMAC).
 pub const SIGNATURE_LEN: usize = 32;
@@ -53,15 +53,20 @@ pub fn verify(keys: &[SigningKey], signature: &str, rest: &str) -> bool {
         .any(|key| mac(key, rest).verify_truncated_left(&bytes).is_ok())
 }
 
+/// Parses an original's name: 64 lowercase hex digits, the BLAKE3 hash of its bytes.
+pub(crate) fn parse_hash(hash: &str) -> Result<ContentHash, ApiError> {
+    hash.parse().map_err(|_| {
+        ApiError::bad_path("the image name must be a 64-character lowercase hex BLAKE3 hash")
+    })
+}
+
 /// Parses `{hash}` or `{hash}.{ext}` (extension lowercase, one of the output formats).
 pub fn parse_file(file: &str) -> Result<(ContentHash, Option<ImageFormat>), ApiError> {
     let (hash, ext) = match file.split_once('.') {
         Some((hash, ext)) => (hash, Some(ext)),
         None => (file, None),
     };
-    let hash = ContentHash::parse(hash).map_err(|_| {
-        ApiError::bad_path("the image name must be a 64-character lowercase hex BLAKE3 hash")
-    })?;
+    let hash = parse_hash(hash)?;
     let format = match ext {
         None => None,
         Some(ext) => Some(

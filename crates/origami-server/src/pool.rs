@@ -7,15 +7,29 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::budget::MemoryBudget;
-use crate::error::ApiError;
+use crate::metrics as m;
 
 #[cfg(test)]
 const MIB: u64 = 1 << 20;
-use crate::metrics as m;
+
+/// Why a [`TransformPool`] did not run a closure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PoolError {
+    /// Every worker is busy and the queue is full: retry shortly (an HTTP 503).
+    #[error("too many transforms in progress; retry shortly")]
+    Saturated,
+    /// The pool is shutting down.
+    #[error("the transform pool is closed")]
+    Closed,
+    /// The closure panicked; its worker is free again.
+    #[error("the transform failed unexpectedly")]
+    Failed,
+}
 
 /// Runs CPU-bound closures on `workers` dedicated threads, at most `workers` at once, with at
 /// most `max_queue` callers waiting for a worker; further callers are refused at once with
-/// [`ApiError::saturated`] (503, `Retry-After: 1`), so the server never queues itself to death.
+/// [`PoolError::Saturated`] (a 503 with `Retry-After: 1`), so the server never queues itself to
+/// death.
 ///
 /// A transform is admitted ([`TransformPool::admit`]) before its original is read and runs
 /// ([`Admission::run`]) after, and only `2 x workers` admitted callers may be past that point at
@@ -106,10 +120,10 @@ impl TransformPool {
         self.workers - self.permits.available_permits()
     }
 
-    /// Takes a place in the queue, or refuses at once with [`ApiError::saturated`] when
+    /// Takes a place in the queue, or refuses at once with [`PoolError::Saturated`] when
     /// `workers + max_queue` callers are already admitted; then waits (first come, first
     /// served) until this caller may hold its input in memory.
-    pub async fn admit(&self) -> Result<Admission, ApiError> {
+    pub async fn admit(&self) -> Result<Admission, PoolError> {
         let limit = self.workers + self.max_queue;
         let taken = self
             .admitted
@@ -118,7 +132,7 @@ impl TransformPool {
             });
         if taken.is_err() {
             m::rejected("saturated");
-            return Err(ApiError::saturated());
+            return Err(PoolError::Saturated);
         }
         let admitted = Admitted(self.clone());
         m::queue_depth(self.queue_depth());
@@ -127,7 +141,7 @@ impl TransformPool {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::internal("pool closed"))?;
+            .map_err(|_| PoolError::Closed)?;
         Ok(Admission {
             pool: self.clone(),
             _stage: stage,
@@ -136,7 +150,7 @@ impl TransformPool {
     }
 
     /// Runs `work` on a worker: [`admit`](Self::admit), then [`Admission::run`].
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, work: F) -> Result<T, PoolError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -149,7 +163,7 @@ impl Admission {
     /// Runs `work` on a worker, waiting for one if all are busy (behind at most `workers`
     /// other admitted callers). For work whose memory is negligible; see
     /// [`run_weighted`](Self::run_weighted).
-    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(self, work: F) -> Result<T, PoolError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -160,7 +174,7 @@ impl Admission {
     /// Runs `work`, which needs about `memory` bytes, once that much of the pool's memory
     /// budget is free (see [`MemoryBudget`](crate::budget::MemoryBudget): work over the whole
     /// budget runs alone) and a worker is.
-    pub async fn run_weighted<T, F>(self, memory: u64, work: F) -> Result<T, ApiError>
+    pub async fn run_weighted<T, F>(self, memory: u64, work: F) -> Result<T, PoolError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -172,7 +186,7 @@ impl Admission {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::internal("pool closed"))?;
+            .map_err(|_| PoolError::Closed)?;
         m::queue_depth(self.pool.queue_depth());
         let (done, result) = tokio::sync::oneshot::channel();
         let threads = self.pool.threads.clone();
@@ -186,9 +200,7 @@ impl Admission {
             drop(self);
             let _ = done.send(output);
         });
-        result
-            .await
-            .map_err(|_| ApiError::internal("the transform failed unexpectedly"))
+        result.await.map_err(|_| PoolError::Failed)
     }
 }
 
@@ -215,7 +227,7 @@ mod tests {
         started_rx.await.unwrap();
         assert_eq!(pool.busy(), 1);
         let refused = pool.run(|| 1).await.unwrap_err();
-        assert_eq!(refused.code, "saturated");
+        assert_eq!(refused, PoolError::Saturated);
         tx.send(()).unwrap();
         assert_eq!(busy.await.unwrap().unwrap(), 7);
         assert_eq!(pool.run(|| 2).await.unwrap(), 2);
@@ -223,13 +235,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_transform_is_an_internal_error_and_frees_its_worker() {
+    async fn a_panicking_transform_is_a_failure_and_frees_its_worker() {
         let pool = TransformPool::new(1, 0, MIB).unwrap();
         let failed = pool
             .run(|| -> u8 { panic!("a bug in a codec") })
             .await
             .unwrap_err();
-        assert_eq!(failed.status, axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(failed, PoolError::Failed);
         assert_eq!(pool.busy(), 0);
         assert_eq!(pool.run(|| 5).await.unwrap(), 5);
     }
@@ -257,7 +269,7 @@ mod tests {
         while pool.queue_depth() == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(pool.run(|| 1).await.unwrap_err().code, "saturated");
+        assert_eq!(pool.run(|| 1).await.unwrap_err(), PoolError::Saturated);
         tx.send(()).unwrap();
         busy.await.unwrap().unwrap();
         assert_eq!(queued.await.unwrap().unwrap(), 3);

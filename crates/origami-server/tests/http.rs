@@ -603,6 +603,7 @@ async fn survives_every_fixture() {
                 origami_engine::EngineError::Corrupt(_) | origami_engine::EngineError::TooLarge(_),
             ) => 422,
             Err(origami_engine::EngineError::InvalidParams(_)) => 400,
+            Err(origami_engine::EngineError::Internal(_)) => 500,
         };
         if !entry["error"].is_null() {
             assert_ne!(expected, 200, "{name} should fail");

@@ -70,7 +70,7 @@ pub fn serve(args: ServeArgs, config_file: Option<&Path>) -> CliResult {
             "origami {} starting",
             env!("CARGO_PKG_VERSION")
         );
-        let state = AppState::new(store, server, Some(prometheus))
+        let state = AppState::new(std::sync::Arc::new(store), server, Some(prometheus))
             .context("starting the transform threads")?;
         origami_server::serve(listener, state, origami_server::shutdown_signal())
             .await

@@ -52,7 +52,7 @@ impl Drop for TestServer {
 
 /// Starts the server on loopback over `store`.
 pub async fn spawn_server(config: ServerConfig, store: FailoverStore) -> TestServer {
-    let state = AppState::new(store, config, Some(prometheus())).expect("transform pool");
+    let state = AppState::new(Arc::new(store), config, Some(prometheus())).expect("transform pool");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

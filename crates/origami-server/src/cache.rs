@@ -1,0 +1,185 @@
+//! [`ResultCache`]: response bodies by key in memory, weighed in bytes, with coalescing of
+//! identical misses, and the per-instance [`Stats`] of its outcomes.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use moka::future::Cache;
+
+use crate::api_error::ApiError;
+use crate::metrics as m;
+
+/// A cached response body and where it came from.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    /// The body.
+    pub bytes: Bytes,
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The region that served the original it was made from, or `derived`.
+    pub origin: Arc<str>,
+}
+
+/// How a [`Cached`] was obtained by one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It was in the memory cache.
+    Hit,
+    /// This request made it.
+    Miss,
+    /// Another request was already making it; this one waited for that result.
+    Coalesced,
+    /// This request read it from the store's derived space.
+    Derived,
+}
+
+impl Outcome {
+    /// The label in `origami_cache_total{outcome}` and the access log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Coalesced => "coalesced",
+            Outcome::Derived => "derived",
+        }
+    }
+}
+
+/// How the request whose `make` ran obtained the value of a miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Made {
+    /// It computed it (a transform, or a read of the original).
+    Computed,
+    /// It read it from the store's derived space.
+    FromDerived,
+}
+
+/// Counters of one server instance (the same events go to the metrics facade; these are
+/// per-instance, which tests running several servers in one process need).
+#[derive(Debug, Default)]
+pub struct Stats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    coalesced: AtomicU64,
+    derived: AtomicU64,
+    transforms: AtomicU64,
+    lookups: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    /// Memory cache hits.
+    pub hits: u64,
+    /// Misses this server computed.
+    pub misses: u64,
+    /// Requests that waited for an identical in-flight miss.
+    pub coalesced: u64,
+    /// Misses served from the store's derived space.
+    pub derived: u64,
+    /// Engine runs (transforms and thumbhashes).
+    pub transforms: u64,
+    /// Lookups that found nothing in memory and went to the coalescing path.
+    pub lookups: u64,
+}
+
+impl Stats {
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let load = |a: &AtomicU64| a.load(Ordering::SeqCst);
+        StatsSnapshot {
+            hits: load(&self.hits),
+            misses: load(&self.misses),
+            coalesced: load(&self.coalesced),
+            derived: load(&self.derived),
+            transforms: load(&self.transforms),
+            lookups: load(&self.lookups),
+        }
+    }
+
+    /// Counts one engine run.
+    pub(crate) fn transformed(&self) {
+        self.transforms.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn count(&self, outcome: Outcome) {
+        let counter = match outcome {
+            Outcome::Hit => &self.hits,
+            Outcome::Miss => &self.misses,
+            Outcome::Coalesced => &self.coalesced,
+            Outcome::Derived => &self.derived,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+        m::cache(outcome.as_str());
+    }
+}
+
+/// Response bodies by key (`<hash>/<spec>`, `<hash>/original`), at most `max_bytes` of keys and
+/// bodies. Cloning is cheap and shares the cache.
+#[derive(Debug, Clone)]
+pub(crate) struct ResultCache {
+    cache: Cache<String, Cached>,
+    stats: Arc<Stats>,
+}
+
+impl ResultCache {
+    /// An empty cache of `max_bytes`, counting its outcomes in `stats`.
+    pub(crate) fn new(max_bytes: u64, stats: Arc<Stats>) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, value: &Cached| {
+                u32::try_from(key.len() + value.bytes.len() + 64).unwrap_or(u32::MAX)
+            })
+            .build();
+        Self { cache, stats }
+    }
+
+    /// The entry at `key`, if any, without counting an outcome.
+    pub(crate) async fn peek(&self, key: &str) -> Option<Cached> {
+        self.cache.get(key).await
+    }
+
+    /// Looks `key` up; on a miss builds and runs `make()` once for all concurrent callers of
+    /// the same key (coalescing) and caches its result (errors are not cached). `make` is only
+    /// called on a miss, so a hit copies nothing.
+    pub(crate) async fn get_or_make<M, F>(
+        &self,
+        key: &str,
+        make: M,
+    ) -> Result<(Cached, Outcome), ApiError>
+    where
+        M: FnOnce() -> F,
+        F: Future<Output = Result<(Cached, Made), ApiError>> + Send,
+    {
+        if let Some(found) = self.cache.get(key).await {
+            self.stats.count(Outcome::Hit);
+            return Ok((found, Outcome::Hit));
+        }
+        self.stats.lookups.fetch_add(1, Ordering::SeqCst);
+        // Set only when this caller's `make` ran; otherwise another caller's did (coalesced).
+        let made_here = OnceLock::new();
+        let make = make();
+        let result = self
+            .cache
+            .try_get_with(key.to_owned(), async {
+                let (value, made) = make.await?;
+                let _ = made_here.set(made);
+                Ok::<_, ApiError>(value)
+            })
+            .await;
+        let outcome = match made_here.get() {
+            Some(Made::Computed) => Outcome::Miss,
+            Some(Made::FromDerived) => Outcome::Derived,
+            None => Outcome::Coalesced,
+        };
+        match result {
+            Ok(value) => {
+                self.stats.count(outcome);
+                Ok((value, outcome))
+            }
+            Err(err) => Err((*err).clone()),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The JSON shapes of the API's answers, in one place (the routes and the thumbhash renderer
+//! use them; `docs` and tests read them back).
+
+use origami_engine::{ImageInfo, ThumbHash};
+use origami_store::{ContentHash, RegionStatus};
+use serde_json::{json, Value};
+
+/// `GET /info/{hash}`: the probe of an original.
+pub(crate) fn info(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
+    json!({
+        "hash": hash.to_string(),
+        "format": info.format.extension(),
+        "width": info.width,
+        "height": info.height,
+        "bytes": bytes,
+        "has_alpha": info.has_alpha,
+        "orientation": info.orientation,
+        "progressive": info.progressive,
+    })
+}
+
+/// `GET /thumbhash/{hash}`: the placeholder, base64, with the upright source's size.
+pub(crate) fn thumbhash(thumbhash: &ThumbHash) -> Value {
+    use base64::Engine as _;
+    json!({
+        "thumbhash": base64::engine::general_purpose::STANDARD.encode(&thumbhash.hash),
+        "width": thumbhash.width,
+        "height": thumbhash.height,
+    })
+}
+
+/// `POST /originals`: what was stored, and where.
+pub(crate) fn uploaded(
+    hash: &ContentHash,
+    bytes: u64,
+    info: &ImageInfo,
+    stored_in: &[String],
+) -> Value {
+    let ext = info.format.extension();
+    let (width, height) = info.oriented_dimensions();
+    json!({
+        "hash": hash.to_string(),
+        "bytes": bytes,
+        "width": width,
+        "height": height,
+        "format": ext,
+        "url": format!("/original/{hash}.{ext}"),
+        "regions": stored_in,
+    })
+}
+
+/// `GET /readyz`: readiness and each region's breaker.
+pub(crate) fn readiness(ready: bool, regions: &[RegionStatus]) -> Value {
+    let list: Vec<Value> = regions
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "up": r.up,
+                "consecutive_failures": r.consecutive_failures,
+            })
+        })
+        .collect();
+    json!({ "ready": ready, "regions": list })
+}

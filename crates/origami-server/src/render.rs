@@ -1,0 +1,250 @@
+//! [`Renderer`]: the miss path. A rendition not in memory is read from the store's derived
+//! space (with `persist_derivatives`), else made: admitted to the CPU pool, its original read,
+//! the engine run (an AVIF asked for by `Accept` falls back to WebP when too large for AVIF),
+//! timed, and written back to the derived space in the background. ThumbHashes too.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use origami_engine::{EngineError, ImageFormat, Limits, Op, Pipeline, ENGINE_VERSION};
+use origami_store::{ContentHash, DerivedKey, Store};
+
+use crate::api_error::ApiError;
+use crate::cache::{Cached, Made, Outcome, ResultCache, Stats};
+use crate::config::{ServerConfig, TransformHook};
+use crate::metrics as m;
+use crate::originals::Originals;
+use crate::pool::{Admission, TransformPool};
+use crate::present;
+use crate::rendition::Rendition;
+
+/// Makes what the result cache misses. Cloning is cheap.
+#[derive(Clone)]
+pub(crate) struct Renderer {
+    store: Arc<dyn Store>,
+    originals: Originals,
+    cache: ResultCache,
+    pool: TransformPool,
+    stats: Arc<Stats>,
+    limits: Limits,
+    persist_derivatives: bool,
+    hook: Option<TransformHook>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("store", &self.store)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// A renderer over `store`, filling `cache`, running on `pool`, as `config` says.
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        originals: Originals,
+        cache: ResultCache,
+        pool: TransformPool,
+        stats: Arc<Stats>,
+        config: &ServerConfig,
+    ) -> Self {
+        Self {
+            store,
+            originals,
+            cache,
+            pool,
+            stats,
+            limits: config.limits,
+            persist_derivatives: config.persist_derivatives,
+            hook: config.transform_hook.clone(),
+        }
+    }
+
+    /// A rendition: memory cache, then (with `persist_derivatives`) the store's derived space,
+    /// then a transform on the CPU pool, coalesced across identical requests.
+    pub(crate) async fn rendition(
+        &self,
+        rendition: &Rendition,
+    ) -> Result<(Cached, Outcome), ApiError> {
+        self.cache
+            .get_or_make(rendition.key(), || {
+                let rendition = rendition.clone();
+                async move {
+                    let derived_key = self
+                        .persist_derivatives
+                        .then(|| DerivedKey::new(*rendition.hash(), rendition.spec()).ok())
+                        .flatten();
+                    if let Some(found) = self.read_derived(derived_key.as_ref()).await {
+                        return Ok((found, Made::FromDerived));
+                    }
+                    let made = self.transform(&rendition).await?;
+                    if let Some(key) = derived_key {
+                        self.write_derived(key, made.bytes.clone());
+                    }
+                    Ok((made, Made::Computed))
+                }
+            })
+            .await
+    }
+
+    /// The derivative at `key` in the store's derived space, when there is one and it is an
+    /// image (anything else is made again).
+    async fn read_derived(&self, key: Option<&DerivedKey>) -> Option<Cached> {
+        match self.store.get_derived(key?).await {
+            Ok(got) => {
+                let format = ImageFormat::sniff(&got.bytes)?;
+                Some(Cached {
+                    bytes: got.bytes,
+                    content_type: format.mime_type(),
+                    origin: Arc::from("derived"),
+                })
+            }
+            Err(err) if err.is_not_found() => None,
+            Err(err) => {
+                tracing::debug!(error = %err, "derived read failed");
+                None
+            }
+        }
+    }
+
+    /// Writes a new derivative to the derived space in the background: it only saves other
+    /// replicas work, so nobody waits for it.
+    fn write_derived(&self, key: DerivedKey, data: Bytes) {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.put_derived(&key, data).await {
+                tracing::warn!(key = %key, error = %err, "writing a derivative failed");
+            }
+        });
+    }
+
+    /// Makes `rendition` from its original on the CPU pool.
+    async fn transform(&self, rendition: &Rendition) -> Result<Cached, ApiError> {
+        // Admitted first: a request waiting for a worker does not hold its original.
+        let admission = self.pool.admit().await?;
+        let (source, region) = self.originals.read(rendition.hash()).await?;
+        let format = rendition.format();
+        let negotiated = rendition.negotiated();
+        let op = op_label(rendition.pipeline());
+        // The header is parsed once, here (microseconds); a bad one fails inside the job below,
+        // like any other engine error.
+        let planned = origami_engine::plan(source, rendition.pipeline(), &self.limits);
+        let memory = planned.as_ref().map_or(0, |plan| plan.working_memory());
+        let out = self
+            .run_engine(admission, memory, rendition.key(), move || {
+                let plan = planned?;
+                let start = Instant::now();
+                let mut result = plan.run(format);
+                if negotiated
+                    && format == ImageFormat::Avif
+                    && matches!(result, Err(EngineError::TooLarge(_)))
+                {
+                    result = plan.run(ImageFormat::WebP);
+                }
+                if let Ok(out) = &result {
+                    m::transform(op, out.format.extension(), start.elapsed());
+                }
+                result
+            })
+            .await?
+            .map_err(|e| ApiError::from(e).with_region(Some(region.to_string())))?;
+        Ok(Cached {
+            bytes: Bytes::from(out.bytes),
+            content_type: out.format.mime_type(),
+            origin: region,
+        })
+    }
+
+    /// The ThumbHash of `hash` as JSON (`png` false) or its rendered PNG.
+    pub(crate) async fn thumbhash(
+        &self,
+        hash: &ContentHash,
+        png: bool,
+    ) -> Result<(Cached, Outcome), ApiError> {
+        let ext = if png { "png" } else { "json" };
+        let key = format!("{hash}/v{ENGINE_VERSION}/thumbhash.{ext}");
+        let hash = *hash;
+        let make = || {
+            let key = key.clone();
+            async move {
+                let admission = self.pool.admit().await?;
+                let (source, region) = self.originals.read(&hash).await?;
+                let limits = self.limits;
+                let memory = origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
+                    .unwrap_or(0);
+                let (bytes, content_type) = self
+                    .run_engine(admission, memory, &key, move || {
+                        let thumbhash = origami_engine::thumbhash(&source, &limits)?;
+                        if png {
+                            let png = origami_engine::render_thumbhash(&thumbhash.hash)?;
+                            Ok((png, "image/png"))
+                        } else {
+                            let json = present::thumbhash(&thumbhash).to_string();
+                            Ok((json.into_bytes(), "application/json"))
+                        }
+                    })
+                    .await?
+                    .map_err(|e: EngineError| {
+                        ApiError::from(e).with_region(Some(region.to_string()))
+                    })?;
+                let cached = Cached {
+                    bytes: Bytes::from(bytes),
+                    content_type,
+                    origin: region,
+                };
+                Ok((cached, Made::Computed))
+            }
+        };
+        self.cache.get_or_make(&key, make).await
+    }
+
+    /// Runs `work`, which needs about `memory` bytes, on the CPU pool, after the transform hook.
+    /// `admission` comes from [`TransformPool::admit`], taken before the input was read.
+    async fn run_engine<T, F>(
+        &self,
+        admission: Admission,
+        memory: u64,
+        key: &str,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let hook = self.hook.clone();
+        let key = key.to_owned();
+        let result = admission
+            .run_weighted(memory, move || {
+                if let Some(hook) = hook {
+                    hook(&key);
+                }
+                work()
+            })
+            .await;
+        self.stats.transformed();
+        Ok(result?)
+    }
+}
+
+/// The `op` label of `origami_transform_seconds`: the first operation.
+fn op_label(pipeline: &Pipeline) -> &'static str {
+    match pipeline.ops().first() {
+        Some(Op::Thumb { .. }) => "thumb",
+        Some(Op::Fit { .. }) => "fit",
+        Some(Op::Blur { .. }) => "blur",
+        None => "convert",
+    }
+}
+
+/// What a ThumbHash decodes, for its memory estimate: the source fitted in 100x100.
+static THUMBHASH_DECODE: std::sync::LazyLock<Pipeline> = std::sync::LazyLock::new(|| {
+    Pipeline::new()
+        .then(Op::Fit {
+            width: 100,
+            height: 100,
+        })
+        .unwrap_or_default()
+});

@@ -1,0 +1,49 @@
+//! Operations routes: liveness, readiness and the Prometheus scrape.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::respond::no_store_json;
+use crate::api_error::ApiError;
+use crate::present;
+use crate::state::AppState;
+
+/// `GET /healthz`: the process is alive.
+pub(crate) async fn healthz() -> Response {
+    no_store_json(StatusCode::OK, json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: 200 when at least one region can serve, with each region's state; else 503.
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    let regions = state.store().region_status();
+    let ready = regions.iter().any(|r| r.up);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut response = no_store_json(status, present::readiness(ready, &regions));
+    if !ready {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1));
+    }
+    response
+}
+
+/// `GET /metrics`: Prometheus text.
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let handle = state
+        .prometheus()
+        .ok_or_else(|| ApiError::not_found("metrics are not enabled"))?;
+    let mut response = handle.render().into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,19 @@
+//! The handlers: thin, each parses its request, asks [`AppState`](crate::AppState) and shapes
+//! the answer with [`respond`].
+
+mod health;
+mod images;
+mod respond;
+mod upload;
+
+pub(crate) use health::{healthz, metrics, readyz};
+pub(crate) use images::{info, original, thumbhash, transform};
+pub use respond::IMMUTABLE;
+pub(crate) use upload::upload;
+
+use crate::api_error::ApiError;
+
+/// Answers a known path with the wrong method.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    respond::method_not_allowed()
+}

@@ -1,0 +1,104 @@
+//! `POST /originals`: storing an original, behind a bearer token.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use futures::TryStreamExt as _;
+use origami_engine::ImageFormat;
+use origami_store::{Blob, BlobOptions, ContentHash, StoreError};
+use subtle::ConstantTimeEq as _;
+
+use super::respond::no_store_json;
+use crate::api_error::ApiError;
+use crate::present;
+use crate::state::AppState;
+
+/// Compares two secrets in constant time. Both are hashed first, so neither their contents nor
+/// their lengths show in the timing.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (ContentHash::of(a.as_bytes()), ContentHash::of(b.as_bytes()));
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// Checks the bearer token against the configured one (403 when uploads are off).
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = state.config().upload_token.as_deref() else {
+        return Err(ApiError::forbidden(
+            "uploads_disabled",
+            "uploads are disabled on this server",
+        ));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(presented) = presented else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "an Authorization: Bearer token is required",
+        ));
+    };
+    if !same_secret(presented.trim(), token) {
+        return Err(ApiError::forbidden("forbidden", "wrong upload token"));
+    }
+    Ok(())
+}
+
+/// `POST /originals`: stores an image (bearer token required; 403 when uploads are off).
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let max = state.config().limits.max_input_bytes as u64;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("uploads are limited to {max} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let options = BlobOptions {
+        max_len: Some(max),
+        ..BlobOptions::default()
+    };
+    let blob = match Blob::from_stream(stream, &options).await {
+        Ok(blob) => blob,
+        Err(StoreError::InvalidInput(_)) => return Err(too_large()),
+        Err(err) => {
+            return Err(ApiError::bad_path(format!(
+                "reading the body failed: {err}"
+            )))
+        }
+    };
+    let bytes = blob
+        .to_bytes()
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the spooled body: {e}")))?;
+    let limits = state.config().limits;
+    let info = tokio::task::spawn_blocking(move || origami_engine::check_limits(&bytes, &limits))
+        .await
+        .map_err(|_| ApiError::internal("checking the upload failed"))??;
+    let blob = blob.with_content_type(ImageFormat::mime_type(info.format));
+    let hash = *blob.hash();
+    let existed = state.store().head(&hash).await.is_ok();
+    let put = state.store().put(&blob).await?;
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let body = present::uploaded(&hash, blob.len(), &info, &put.stored_in);
+    Ok(no_store_json(status, body))
+}

@@ -5,7 +5,15 @@
 ///
 /// GIFs need no frame limit: only the first frame is ever decoded, so an animation's length
 /// cannot amplify the work.
+///
+/// With the `serde` feature, `Limits` (de)serializes as a table of these fields, each optional
+/// (missing ones take the defaults below) and no others (an unknown key is an error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct Limits {
     /// Largest source image accepted, in pixels (width x height as stored). Default 50 MP.
     pub max_source_pixels: u64,

@@ -87,6 +87,7 @@ pub use middleware::route_label;
 pub use originals::OriginalInfo;
 pub use path::{negotiate, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
 pub use pool::{Admission, PoolError, TransformPool};
+pub use present::info_json;
 pub use rendition::{rendition_etag, rendition_spec, Rendition};
 pub use routes::IMMUTABLE;
 pub use state::AppState;

@@ -5,8 +5,10 @@ use origami_engine::{ImageInfo, ThumbHash};
 use origami_store::{ContentHash, RegionStatus};
 use serde_json::{json, Value};
 
-/// `GET /info/{hash}`: the probe of an original.
-pub(crate) fn info(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
+/// The probe of an original as `GET /info/{hash}` and `origami probe` print it: `hash`,
+/// `format` (the canonical extension, e.g. `jpg`), stored `width` and `height`, `bytes`,
+/// `has_alpha`, EXIF `orientation` (1-8), `progressive` and `has_icc_profile`.
+pub fn info_json(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
     json!({
         "hash": hash.to_string(),
         "format": info.format.extension(),
@@ -16,6 +18,7 @@ pub(crate) fn info(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
         "has_alpha": info.has_alpha,
         "orientation": info.orientation,
         "progressive": info.progressive,
+        "has_icc_profile": info.has_icc_profile,
     })
 }
 

@@ -12,14 +12,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
+use origami_engine::Limits;
+use origami_server::{ServerConfig, SigningKey, Size};
 use origami_store::{
     FailoverConfig, FailoverStore, LocalStore, RepairConfig, S3Config, S3Store, Store,
 };
 use serde::{Deserialize, Serialize};
 
-pub use crate::server_config::{
-    default_listen, server_config, CacheSection, LimitsSection, SecuritySection, ServerSection,
-};
+use crate::server_sections::millis;
+pub use crate::server_sections::{default_listen, CacheSection, SecuritySection, ServerSection};
 
 /// The whole configuration.
 ///
@@ -38,8 +39,8 @@ pub struct Config {
     pub server: ServerSection,
     /// `[cache]`: the memory cache and the shared derived space.
     pub cache: CacheSection,
-    /// `[limits]`: what the engine accepts and produces.
-    pub limits: LimitsSection,
+    /// `[limits]`: what the engine accepts and produces (the engine's own type and defaults).
+    pub limits: Limits,
     /// `[security]`: uploads and signed URLs.
     pub security: SecuritySection,
 }
@@ -52,7 +53,7 @@ impl Default for Config {
             failover: FailoverSection::default(),
             server: ServerSection::default(),
             cache: CacheSection::default(),
-            limits: LimitsSection::default(),
+            limits: Limits::default(),
             security: SecuritySection::default(),
         }
     }
@@ -122,14 +123,16 @@ pub struct FailoverSection {
 }
 
 impl Default for FailoverSection {
+    /// The store library's defaults ([`FailoverConfig::default`]), in the file's units.
     fn default() -> Self {
+        let library = FailoverConfig::default();
         Self {
-            attempt_timeout_ms: 2000,
-            hedge_after_ms: 100,
-            breaker_failures: 3,
-            breaker_probe_secs: 5,
-            write_quorum: 1,
-            write_timeout_ms: 30_000,
+            attempt_timeout_ms: millis(library.attempt_timeout),
+            hedge_after_ms: millis(library.hedge_after),
+            breaker_failures: library.breaker_failures,
+            breaker_probe_secs: library.breaker_probe.as_secs(),
+            write_quorum: library.write_quorum,
+            write_timeout_ms: millis(library.write_timeout),
         }
     }
 }
@@ -219,6 +222,63 @@ pub async fn build_store(config: &Config) -> anyhow::Result<FailoverStore> {
         regions.push(Arc::new(store));
     }
     FailoverStore::new(regions, failover).context("building the failover store")
+}
+
+/// The server's configuration from the whole file.
+pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
+    let defaults = ServerConfig::default();
+    let signing_keys = config
+        .security
+        .signing_keys
+        .iter()
+        .map(|k| SigningKey::from_hex(k))
+        .collect::<Result<Vec<_>, _>>()
+        .context("[security] signing_keys")?;
+    let allowed_sizes = if config.security.allowed_sizes.is_empty() {
+        None
+    } else {
+        Some(
+            config
+                .security
+                .allowed_sizes
+                .iter()
+                .map(|s| s.parse::<Size>())
+                .collect::<Result<Vec<_>, _>>()
+                .context("[security] allowed_sizes")?,
+        )
+    };
+    anyhow::ensure!(
+        config.server.request_timeout_ms > 0,
+        "[server] request_timeout_ms must be positive"
+    );
+    let workers = if config.server.workers == 0 {
+        defaults.workers
+    } else {
+        config.server.workers
+    };
+    Ok(ServerConfig {
+        workers,
+        max_queue: config.server.max_queue,
+        transform_memory_bytes: match config.server.transform_memory_bytes {
+            0 => origami_server::DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
+            bytes => bytes,
+        },
+        request_timeout: Duration::from_millis(config.server.request_timeout_ms),
+        cache_memory_bytes: config.cache.memory_bytes,
+        persist_derivatives: config
+            .cache
+            .persist_derivatives
+            .unwrap_or(!config.store.s3.is_empty()),
+        limits: config.limits,
+        upload_token: config
+            .security
+            .upload_token
+            .clone()
+            .filter(|t| !t.is_empty()),
+        signing_keys,
+        allowed_sizes,
+        transform_hook: None,
+    })
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use origami_engine::{ImageFormat, Limits, Pipeline};
-use serde::Serialize;
+use origami_engine::{ImageFormat, Pipeline};
+use origami_store::ContentHash;
 
+use crate::config::Config;
 use crate::error::{CliError, CliResult};
 
 /// Arguments of `origami transform`.
@@ -37,8 +38,10 @@ fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
         .map_err(CliError::failure)
 }
 
-/// Runs `origami transform`.
-pub fn transform(args: TransformArgs) -> CliResult {
+/// Runs `origami transform`, within the `[limits]` of the configuration (`config_file` and
+/// `ORIGAMI_LIMITS__*`), as the server would.
+pub fn transform(args: TransformArgs, config_file: Option<&Path>) -> CliResult {
+    let limits = Config::load(config_file).map_err(CliError::usage)?.limits;
     let pipeline: Pipeline = args
         .ops
         .parse()
@@ -59,7 +62,7 @@ pub fn transform(args: TransformArgs) -> CliResult {
             })?,
     };
     let input = read_input(&args.input)?;
-    let out = origami_engine::transform(&input, &pipeline, format, &Limits::default())
+    let out = origami_engine::transform(&input, &pipeline, format, &limits)
         .with_context(|| args.input.display().to_string())?;
     std::fs::write(&args.output, &out.bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
@@ -74,32 +77,12 @@ pub fn transform(args: TransformArgs) -> CliResult {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct ProbeReport {
-    format: String,
-    width: u32,
-    height: u32,
-    orientation: u8,
-    has_alpha: bool,
-    progressive: bool,
-    has_icc_profile: bool,
-    bytes: usize,
-}
-
-/// Runs `origami probe`.
+/// Runs `origami probe`: the same JSON as `GET /info/{hash}`.
 pub fn probe(args: ProbeArgs) -> CliResult {
     let input = read_input(&args.input)?;
     let info = origami_engine::probe(&input).with_context(|| args.input.display().to_string())?;
-    let report = ProbeReport {
-        format: info.format.to_string(),
-        width: info.width,
-        height: info.height,
-        orientation: info.orientation,
-        has_alpha: info.has_alpha,
-        progressive: info.progressive,
-        has_icc_profile: info.has_icc_profile,
-        bytes: input.len(),
-    };
-    println!("{}", serde_json::to_string(&report)?);
+    let hash = ContentHash::of(&input);
+    let report = origami_server::info_json(&hash, &info, input.len() as u64);
+    println!("{report}");
     Ok(())
 }

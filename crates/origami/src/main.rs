@@ -4,13 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-mod config;
-mod engine_cmd;
-mod error;
-mod serve_cmd;
-mod server_config;
-mod store_cmd;
+use origami::{engine_cmd, serve_cmd, store_cmd};
 
 // mimalloc instead of glibc malloc, for Rust and C code alike (the `override` feature makes it
 // the process's malloc/free, so libjpeg-turbo's and libwebp's buffers use it too). The server
@@ -76,7 +70,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Transform(args) => engine_cmd::transform(args),
+        Command::Transform(args) => engine_cmd::transform(args, cli.config.as_deref()),
         Command::Probe(args) => engine_cmd::probe(args),
         Command::Put(args) => store_cmd::put(args, cli.config.as_deref()),
         Command::Get(args) => store_cmd::get(args, cli.config.as_deref()),

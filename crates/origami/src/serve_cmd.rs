@@ -7,15 +7,7 @@ use origami_server::AppState;
 
 use crate::config::{build_store, server_config, Config};
 use crate::error::{CliError, CliResult};
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// One human-readable line per event.
-    Human,
-    /// One JSON object per line, for log shippers.
-    Json,
-}
+use crate::runtime::{init_logging, runtime, LogFormat};
 
 /// `origami serve [--listen ADDR] [--log-format human|json]`
 #[derive(Debug, clap::Args)]
@@ -30,34 +22,17 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // `try_init` only fails when a subscriber is already installed, which is harmless.
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
-}
-
 /// `origami serve`: loads the configuration, opens the store and serves until SIGTERM/SIGINT,
 /// then drains in-flight requests.
 pub fn serve(args: ServeArgs, config_file: Option<&Path>) -> CliResult {
-    init_logging(args.log_format);
+    init_logging(args.log_format, "info");
     let config = Config::load(config_file).map_err(CliError::usage)?;
     let server = server_config(&config).map_err(CliError::usage)?;
     let listen = args.listen.unwrap_or_else(|| config.listen.clone());
     // Installed before the store is built so the store's region gauges are recorded too.
     let prometheus =
         origami_server::metrics::install_prometheus().map_err(|e| CliError::failure(anyhow!(e)))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let store = build_store(&config).await.map_err(CliError::failure)?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await

@@ -12,6 +12,7 @@ use origami_store::{
 
 use crate::config::{build_store, Config};
 use crate::error::{CliError, CliResult};
+use crate::runtime::{init_logging, runtime, LogFormat};
 
 /// `origami put FILE...`
 #[derive(Debug, clap::Args)]
@@ -50,23 +51,6 @@ pub struct SyncArgs {
     pub jobs: u16,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failure(anyhow!(e).context("starting the async runtime")))
-}
-
-fn init_logging() {
-    // Store warnings (a region down, a corrupt copy) go to stderr; RUST_LOG overrides.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 async fn open_store(config: Option<&Path>) -> Result<FailoverStore, CliError> {
     let config = Config::load(config).map_err(CliError::usage)?;
     build_store(&config).await.map_err(CliError::failure)
@@ -74,7 +58,8 @@ async fn open_store(config: Option<&Path>) -> Result<FailoverStore, CliError> {
 
 /// `origami put FILE...`: stores each file, hashing it while it is read.
 pub fn put(args: PutArgs, config: Option<&Path>) -> CliResult {
-    init_logging();
+    // Store warnings (a region down, a corrupt copy) go to stderr.
+    init_logging(LogFormat::Human, "warn");
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         let options = BlobOptions::default();
@@ -144,7 +129,8 @@ async fn put_file(
 /// `origami get HASH [-o FILE]`: reads through the failover path (verified).
 pub fn get(args: GetArgs, config: Option<&Path>) -> CliResult {
     let hash: ContentHash = args.hash.parse().map_err(CliError::usage)?;
-    init_logging();
+    // Store warnings (a region down, a corrupt copy) go to stderr.
+    init_logging(LogFormat::Human, "warn");
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         let data = match store.get(&hash).await {
@@ -178,7 +164,8 @@ pub fn get(args: GetArgs, config: Option<&Path>) -> CliResult {
 
 /// `origami sync [--verify] [--dry-run]`: copies every original to every region lacking it.
 pub fn sync(args: SyncArgs, config: Option<&Path>) -> CliResult {
-    init_logging();
+    // Store warnings (a region down, a corrupt copy) go to stderr.
+    init_logging(LogFormat::Human, "warn");
     runtime()?.block_on(async {
         let store = open_store(config).await?;
         let regions = store.regions();

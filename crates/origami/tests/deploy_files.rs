@@ -6,15 +6,9 @@
 //! read from their source at test time. No Docker, Kubernetes or Prometheus is needed.
 #![allow(clippy::unwrap_used, clippy::result_large_err, missing_docs)]
 
-// The configuration types live in the binary crate; compile its two modules here so that the
-// files are checked by the real loader (defaults, `ORIGAMI_*` overrides, unknown-key errors,
-// validation), not by a copy of its schema.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/config.rs"]
-mod config;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/server_config.rs"]
-mod server_config;
+// The files are checked by the real loader (defaults, `ORIGAMI_*` overrides, unknown-key
+// errors, validation), not by a copy of its schema.
+use origami::config;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -84,7 +78,7 @@ fn load(
             None => None,
         };
         let config = config::Config::load(path.as_deref()).map_err(|e| format!("{e:#}"))?;
-        let server = server_config::server_config(&config).map_err(|e| format!("{e:#}"))?;
+        let server = config::server_config(&config).map_err(|e| format!("{e:#}"))?;
         out = Some((config, server));
         Ok(())
     });

@@ -53,11 +53,42 @@ fn transform_writes_the_format_named_by_the_extension() {
 }
 
 #[test]
+fn transform_honours_the_configured_limits() {
+    let dir = temp_dir("limits");
+    let out = dir.join("thumb.jpg");
+    let input = fixture("baseline.jpg");
+    let args = [
+        "transform".as_ref(),
+        input.as_os_str(),
+        "thumb/40/30".as_ref(),
+        out.as_os_str(),
+    ];
+    let run = Command::new(env!("CARGO_BIN_EXE_origami"))
+        .args(args)
+        .env("ORIGAMI_LIMITS__MAX_SOURCE_PIXELS", "100")
+        .output()
+        .expect("run origami");
+    assert_eq!(run.status.code(), Some(1), "over [limits] is bad input");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("too large"), "{stderr}");
+    assert!(origami(&args).status.success(), "within the default limits");
+}
+
+#[test]
 fn probe_prints_json() {
     let run = origami(&["probe".as_ref(), fixture("orient-6.jpg").as_os_str()]);
     assert!(run.status.success());
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(json["format"], "jpeg");
+    // The same shape as `GET /info/{hash}` (both come from `origami_server::info_json`).
+    let bytes = std::fs::read(fixture("orient-6.jpg")).unwrap();
+    let info = origami_engine::probe(&bytes).unwrap();
+    let hash = origami_store::ContentHash::of(&bytes);
+    assert_eq!(
+        json,
+        origami_server::info_json(&hash, &info, bytes.len() as u64)
+    );
+    assert_eq!(json["hash"], hash.to_string());
+    assert_eq!(json["format"], "jpg");
     assert_eq!(json["width"], 40);
     assert_eq!(json["height"], 60);
     assert_eq!(json["orientation"], 6);

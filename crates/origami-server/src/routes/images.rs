@@ -112,7 +112,7 @@ pub(crate) async fn info(
     reject_query(&uri)?;
     let hash = parse_hash(&hash)?;
     let found = state.original_info(&hash).await?;
-    let body = present::info(&hash, &found.info, found.bytes);
+    let body = present::info_json(&hash, &found.info, found.bytes);
     let cached = Cached {
         bytes: body.to_string().into(),
         content_type: "application/json",

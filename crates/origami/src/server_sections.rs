@@ -1,0 +1,82 @@
+//! The server's configuration sections: `listen`, `[server]`, `[cache]` and `[security]`
+//! (same file and `ORIGAMI_<SECTION>__<KEY>` rules as the store's). Their defaults are the
+//! server library's ([`ServerConfig::default`]); `[limits]` is the engine's
+//! [`Limits`](origami_engine::Limits) itself.
+
+use std::time::Duration;
+
+use origami_server::ServerConfig;
+use serde::{Deserialize, Serialize};
+
+/// The default `listen` address.
+pub fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+
+/// `[server]`: the CPU pool, its queue and the request deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Transforms run at once (default 0 = the number of cores).
+    pub workers: usize,
+    /// Transforms allowed to wait for a worker before requests get 503 + `Retry-After: 1`
+    /// (default 64).
+    pub max_queue: usize,
+    /// Memory the transforms running at once may use together, estimated from each original's
+    /// header; others wait (default 0 = 64 MiB per worker).
+    pub transform_memory_bytes: u64,
+    /// Deadline of one request, in milliseconds (default 10000).
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        let library = ServerConfig::default();
+        Self {
+            // 0: "as many as cores", resolved when the server's configuration is made.
+            workers: 0,
+            max_queue: library.max_queue,
+            // 0: "the default per worker", for whatever `workers` becomes.
+            transform_memory_bytes: 0,
+            request_timeout_ms: millis(library.request_timeout),
+        }
+    }
+}
+
+/// A duration in whole milliseconds, as the configuration writes it.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `[cache]`: the memory cache and the shared derived space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSection {
+    /// Bytes of responses kept in memory (default 268435456 = 256 MiB).
+    pub memory_bytes: u64,
+    /// Write derivatives to the store's derived space and read them from there before
+    /// transforming (default: true with `[[store.s3]]` regions, false for the local store).
+    pub persist_derivatives: Option<bool>,
+}
+
+impl Default for CacheSection {
+    fn default() -> Self {
+        Self {
+            memory_bytes: ServerConfig::default().cache_memory_bytes,
+            persist_derivatives: None,
+        }
+    }
+}
+
+/// `[security]`: uploads and signed URLs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySection {
+    /// The bearer token of `POST /originals` (default none: uploads are off).
+    pub upload_token: Option<String>,
+    /// Hex-encoded keys for signed URLs; when any is set, transform URLs must be signed
+    /// (`/s/{signature}/...`) and every key verifies (rotation). Default none.
+    pub signing_keys: Vec<String>,
+    /// The only `thumb`/`fit` sizes accepted, as `"WxH"` (default: any).
+    pub allowed_sizes: Vec<String>,
+}

@@ -156,3 +156,9 @@ impl fmt::Display for DisplayCauses<'_> {
         Ok(())
     }
 }
+
+/// At most the first 80 characters of `s`: what an error quotes of a caller's input, so a
+/// huge key or hash does not become a huge message.
+pub(crate) fn shown(s: &str) -> String {
+    s.chars().take(80).collect()
+}

@@ -64,7 +64,7 @@ impl FromStr for ContentHash {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseHashError {
-            shown: s.chars().take(80).collect(),
+            shown: crate::error::shown(s),
         };
         // `blake3::Hash::from_hex` also takes uppercase digits: check the spelling first.
         let lowercase_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);

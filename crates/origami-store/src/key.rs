@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::StoreError;
+use crate::error::{shown, StoreError};
 use crate::hash::ContentHash;
 
 /// The key of a derived object: `derived/<hash>/<spec>`.
@@ -58,7 +58,7 @@ impl fmt::Debug for DerivedKey {
 
 fn validate_spec(spec: &str) -> Result<(), StoreError> {
     let invalid = |why: &str| {
-        StoreError::InvalidInput(format!("invalid derived spec {:?}: {why}", truncate(spec)))
+        StoreError::InvalidInput(format!("invalid derived spec {:?}: {why}", shown(spec)))
     };
     if spec.is_empty() {
         return Err(invalid("empty"));
@@ -84,10 +84,6 @@ fn validate_spec(spec: &str) -> Result<(), StoreError> {
         }
     }
     Ok(())
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(80).collect()
 }
 
 #[cfg(test)]

@@ -264,8 +264,10 @@ fn build_pipeline(p: &Params, max_side: u32) -> Pipeline {
 }
 
 /// Errors that can only come from an engine bug (its own geometry or buffers), never from the
-/// input: resize errors happen after a successful decode, on sizes the engine computed.
+/// input: resize and encode errors (`EngineError::Internal`) happen after a successful decode,
+/// on sizes the engine computed.
 fn assert_not_internal(e: &EngineError) {
+    assert!(!matches!(e, EngineError::Internal(_)), "internal error: {e}");
     let msg = e.to_string();
     for marker in ["resize failed", "internal buffer error", "pixel buffer of"] {
         assert!(!msg.contains(marker), "internal error: {msg}");

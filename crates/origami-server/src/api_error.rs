@@ -27,6 +27,8 @@ pub struct ApiError {
     pub message: String,
     /// `Retry-After` seconds, for 503s.
     pub retry_after: Option<u32>,
+    /// `Allow`, for 405s: the methods the path takes.
+    pub allow: Option<&'static str>,
     /// The region that served the original, when one did (for the access log).
     pub region: Option<String>,
 }
@@ -39,6 +41,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            allow: None,
             region: None,
         }
     }
@@ -146,6 +149,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response.extensions_mut().insert(AccessInfo {
             region: self.region.map(Arc::from),

@@ -17,7 +17,7 @@ use crate::metrics as m;
 use crate::originals::Originals;
 use crate::pool::{Admission, TransformPool};
 use crate::present;
-use crate::rendition::Rendition;
+use crate::rendition::{rendition_spec, Rendition};
 
 /// Makes what the result cache misses. Cloning is cheap.
 #[derive(Clone)]
@@ -80,9 +80,22 @@ impl Renderer {
                     if let Some(found) = self.read_derived(derived_key.as_ref()).await {
                         return Ok((found, Made::FromDerived));
                     }
-                    let made = self.transform(&rendition).await?;
+                    let (made, format) = self.transform(&rendition).await?;
                     if let Some(key) = derived_key {
-                        self.write_derived(key, made.bytes.clone());
+                        // A fallback (a negotiated AVIF made as WebP) is stored as what it is,
+                        // under the spec of its own format, never under the one asked for.
+                        let key = if format == rendition.format() {
+                            Some(key)
+                        } else {
+                            DerivedKey::new(
+                                *rendition.hash(),
+                                rendition_spec(rendition.pipeline(), format),
+                            )
+                            .ok()
+                        };
+                        if let Some(key) = key {
+                            self.write_derived(key, made.bytes.clone());
+                        }
                     }
                     Ok((made, Made::Computed))
                 }
@@ -121,8 +134,9 @@ impl Renderer {
         });
     }
 
-    /// Makes `rendition` from its original on the CPU pool.
-    async fn transform(&self, rendition: &Rendition) -> Result<Cached, ApiError> {
+    /// Makes `rendition` from its original on the CPU pool; also returns the format made (the
+    /// one asked for, or WebP when a negotiated AVIF fell back).
+    async fn transform(&self, rendition: &Rendition) -> Result<(Cached, ImageFormat), ApiError> {
         // Admitted first: a request waiting for a worker does not hold its original.
         let admission = self.pool.admit().await?;
         let (source, region) = self.originals.read(rendition.hash()).await?;
@@ -151,11 +165,12 @@ impl Renderer {
             })
             .await?
             .map_err(|e| ApiError::from(e).with_region(Some(region.to_string())))?;
-        Ok(Cached {
+        let cached = Cached {
             bytes: Bytes::from(out.bytes),
             content_type: out.format.mime_type(),
             origin: region,
-        })
+        };
+        Ok((cached, out.format))
     }
 
     /// The ThumbHash of `hash` as JSON (`png` false) or its rendered PNG.

@@ -39,11 +39,18 @@ pub struct Rendition {
     pipeline: Pipeline,
     format: ImageFormat,
     negotiated: bool,
-    /// `<hash>/<spec>`: the result-cache key.
+    /// `<hash>/<spec>`, and `<hash>/<spec>;negotiated` for a negotiated format: the
+    /// result-cache key.
     key: String,
-    /// Where `<spec>` starts in `key`.
+    /// Where `<spec>` starts and ends in `key`.
     spec_at: usize,
+    spec_end: usize,
 }
+
+/// What a negotiated rendition's key adds to its spec. A format named by `Accept` may fall back
+/// (AVIF too large becomes WebP), so its answer is not always the explicit URL's: the two must
+/// never share a cache entry or an ETag.
+const NEGOTIATED: &str = ";negotiated";
 
 impl Rendition {
     /// `pipeline` of `hash` as `format`; `negotiated` when the format came from `Accept` (an AVIF
@@ -60,6 +67,10 @@ impl Rendition {
         let _ = write!(key, "{hash}/");
         let spec_at = key.len();
         push_spec(&mut key, &pipeline, format);
+        let spec_end = key.len();
+        if negotiated {
+            key.push_str(NEGOTIATED);
+        }
         Self {
             hash,
             pipeline,
@@ -67,6 +78,7 @@ impl Rendition {
             negotiated,
             key,
             spec_at,
+            spec_end,
         }
     }
 
@@ -90,17 +102,19 @@ impl Rendition {
         self.negotiated
     }
 
-    /// The result-cache key, `<hash>/<spec>`.
+    /// The result-cache key: `<hash>/<spec>`, with `;negotiated` when the format came from
+    /// `Accept`.
     pub fn key(&self) -> &str {
         &self.key
     }
 
-    /// The derived-space spec, `v<engine>/<ops>.<ext>`.
+    /// The derived-space spec, `v<engine>/<ops>.<ext>`, of the format asked for.
     pub fn spec(&self) -> &str {
-        &self.key[self.spec_at..]
+        &self.key[self.spec_at..self.spec_end]
     }
 
-    /// The strong ETag (quoted): the first 32 hex digits of the BLAKE3 digest of the key.
+    /// The strong ETag (quoted): the first 32 hex digits of the BLAKE3 digest of the key (so a
+    /// negotiated answer's ETag differs from the explicit URL's).
     pub fn etag(&self) -> String {
         // 64 hex digits, of which the ETag keeps 32 (128 bits), in quotes: one allocation.
         let mut etag = ContentHash::of(self.key.as_bytes()).to_string();
@@ -138,5 +152,12 @@ mod tests {
         for other in others {
             assert_ne!(other, etag);
         }
+
+        // A negotiated AVIF may be a WebP fallback: its own cache entry and ETag, the same spec.
+        let explicit = Rendition::new(hash, pipeline.clone(), ImageFormat::Avif, false);
+        let negotiated = Rendition::new(hash, pipeline, ImageFormat::Avif, true);
+        assert_eq!(negotiated.spec(), explicit.spec());
+        assert_ne!(negotiated.key(), explicit.key());
+        assert_ne!(negotiated.etag(), explicit.etag());
     }
 }

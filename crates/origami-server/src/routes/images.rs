@@ -7,7 +7,9 @@ use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::Response;
 use origami_engine::ImageFormat;
 
-use super::respond::{etag_matches, method_not_allowed, not_modified, reject_query, success};
+use super::respond::{
+    etag_matches, matches_any, method_not_allowed, not_modified, reject_aliases, success,
+};
 use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome};
 use crate::path::{negotiate, negotiation_needs_source, parse_file, parse_hash, parse_transform};
@@ -23,9 +25,9 @@ pub(crate) async fn transform(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if method != Method::GET && method != Method::HEAD {
-        return Err(method_not_allowed());
+        return Err(method_not_allowed(uri.path()));
     }
-    reject_query(&uri)?;
+    reject_aliases(&uri)?;
     let request = parse_transform(uri.path(), state.config())?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (format, negotiated) = match request.format {
@@ -45,6 +47,9 @@ pub(crate) async fn transform(
         return Ok(not_modified(&etag, negotiated));
     }
     let (cached, outcome) = state.rendition(&rendition).await?;
+    if matches_any(&headers) {
+        return Ok(not_modified(&etag, negotiated));
+    }
     Ok(success(&method, cached, outcome, &etag, negotiated))
 }
 
@@ -56,7 +61,7 @@ pub(crate) async fn original(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    reject_query(&uri)?;
+    reject_aliases(&uri)?;
     let (hash, ext) = parse_file(&file)?;
     let etag = format!("\"{hash}\"");
     if etag_matches(&headers, &etag) {
@@ -72,6 +77,9 @@ pub(crate) async fn original(
             )));
         }
     }
+    if matches_any(&headers) {
+        return Ok(not_modified(&etag, false));
+    }
     Ok(success(&method, cached, outcome, &etag, false))
 }
 
@@ -83,7 +91,7 @@ pub(crate) async fn thumbhash(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    reject_query(&uri)?;
+    reject_aliases(&uri)?;
     let (hash, ext) = parse_file(&file)?;
     let png = match ext {
         None => false,
@@ -99,6 +107,9 @@ pub(crate) async fn thumbhash(
         return Ok(not_modified(&etag, false));
     }
     let (cached, outcome) = state.thumbhash(&hash, png).await?;
+    if matches_any(&headers) {
+        return Ok(not_modified(&etag, false));
+    }
     Ok(success(&method, cached, outcome, &etag, false))
 }
 
@@ -109,7 +120,7 @@ pub(crate) async fn info(
     method: Method,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    reject_query(&uri)?;
+    reject_aliases(&uri)?;
     let hash = parse_hash(&hash)?;
     let found = state.original_info(&hash).await?;
     let body = present::info_json(&hash, &found.info, found.bytes);

@@ -14,6 +14,6 @@ pub(crate) use upload::upload;
 use crate::api_error::ApiError;
 
 /// Answers a known path with the wrong method.
-pub(crate) async fn method_not_allowed() -> ApiError {
-    respond::method_not_allowed()
+pub(crate) async fn method_not_allowed(uri: axum::http::Uri) -> ApiError {
+    respond::method_not_allowed(uri.path())
 }

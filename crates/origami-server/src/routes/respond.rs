@@ -16,17 +16,27 @@ use crate::cache::{Cached, Outcome};
 /// objects it writes).
 pub const IMMUTABLE: &str = origami_store::CACHE_CONTROL;
 
-/// Whether `If-None-Match` names `etag` (or `*`).
-pub(super) fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+/// The entity tags of `If-None-Match`.
+fn if_none_match(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|candidate| {
-            candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
-        })
+}
+
+/// Whether `If-None-Match` names `etag`. Checked before any work: a client holding this exact
+/// ETag was given these immutable bytes, so `304` is right without reading anything.
+pub(super) fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    if_none_match(headers).any(|tag| tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// Whether `If-None-Match` is `*`. Checked only once the representation exists (RFC 9110: `*`
+/// matches a current representation, not an unknown hash, a bad size or an image over the
+/// limits, which keep their own answers).
+pub(super) fn matches_any(headers: &HeaderMap) -> bool {
+    if_none_match(headers).any(|tag| tag == "*")
 }
 
 /// `304 Not Modified` for `etag`.
@@ -96,21 +106,36 @@ pub(super) fn no_store_json(status: StatusCode, body: serde_json::Value) -> Resp
     response
 }
 
-/// 400 for a query string: the path is the whole cache key.
-pub(super) fn reject_query(uri: &Uri) -> Result<(), ApiError> {
-    match uri.query() {
-        Some(_) => Err(ApiError::bad_path(
+/// 400 for a query string (the path is the whole cache key) or a percent-encoded character
+/// (`/original/<hash>%2ejpg` would otherwise be an alias of `/original/<hash>.jpg`: one
+/// resource, one URL, one CDN cache entry; no canonical image URL needs an escape).
+pub(super) fn reject_aliases(uri: &Uri) -> Result<(), ApiError> {
+    if uri.query().is_some() {
+        return Err(ApiError::bad_path(
             "query strings are not accepted (the path is the whole cache key)",
-        )),
-        None => Ok(()),
+        ));
     }
+    if uri.path().contains('%') {
+        return Err(ApiError::bad_path(
+            "percent-encoded characters are not accepted (one canonical URL per image)",
+        ));
+    }
+    Ok(())
 }
 
-/// 405 for a known path with the wrong method.
-pub(super) fn method_not_allowed() -> ApiError {
-    ApiError::new(
+/// 405 for a known path with the wrong method, with `Allow`: `POST` for uploads, `GET, HEAD`
+/// for everything else.
+pub(super) fn method_not_allowed(path: &str) -> ApiError {
+    let allow = if path == "/originals" {
+        "POST"
+    } else {
+        "GET, HEAD"
+    };
+    let mut error = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "method not allowed",
-    )
+        format!("method not allowed; use {allow}"),
+    );
+    error.allow = Some(allow);
+    error
 }

@@ -29,10 +29,13 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "uploads are disabled on this server",
         ));
     };
+    // The scheme is case-insensitive (RFC 9110 section 11.1): `bearer` is `Bearer`.
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token);
     let Some(presented) = presented else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -1,0 +1,178 @@
+//! What a hostile or merely unusual client does, over real loopback connections: each test here
+//! failed before its fix (cache keys that mixed negotiated and explicit formats, `If-None-Match:
+//! *` answered before anything was checked, aliases of one URL, 405 without `Allow`, a
+//! lower-case `bearer` refused).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use origami_engine::{ImageFormat, Pipeline};
+use origami_server::{rendition_spec, ServerConfig};
+use origami_store::{DerivedKey, Store as _};
+
+/// Over `max_avif_pixels` (4 MP against 2.1 MP): AVIF is refused, a negotiated request falls
+/// back to WebP.
+const TOO_LARGE_FOR_AVIF: &str = "thumb/2000/2000";
+
+#[tokio::test]
+async fn an_explicit_format_is_never_answered_from_a_negotiated_fallback() {
+    let (store, _dirs) = local_store(&["keys"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let config = ServerConfig {
+        persist_derivatives: true,
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config.clone(), store.clone()).await;
+    let http = client();
+
+    let negotiated = http
+        .get(server.url(&format!("/{TOO_LARGE_FOR_AVIF}/{hash}")))
+        .header("accept", "image/avif,image/webp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(negotiated.status(), 200);
+    assert_eq!(header(&negotiated, "content-type"), Some("image/webp"));
+    let negotiated_etag = header(&negotiated, "etag").unwrap().to_owned();
+    let webp = negotiated.bytes().await.unwrap();
+
+    // The fallback reaches the derived space as what it is: a WebP, under the WebP spec.
+    let pipeline: Pipeline = TOO_LARGE_FOR_AVIF.parse().unwrap();
+    let webp_key = DerivedKey::new(hash, rendition_spec(&pipeline, ImageFormat::WebP)).unwrap();
+    let avif_key = DerivedKey::new(hash, rendition_spec(&pipeline, ImageFormat::Avif)).unwrap();
+    let mut stored = None;
+    for _ in 0..500 {
+        if let Ok(got) = store.get_derived(&webp_key).await {
+            stored = Some(got.bytes);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stored.as_deref(), Some(&webp[..]), "stored as .webp");
+    assert!(
+        store.get_derived(&avif_key).await.is_err(),
+        "never as .avif"
+    );
+
+    // The explicit URL keeps its own answer, here and on a replica with a cold memory.
+    let explicit = format!("/{TOO_LARGE_FOR_AVIF}/{hash}.avif");
+    let replica = spawn_server(config, store).await;
+    for base in [&server, &replica] {
+        let response = http.get(base.url(&explicit)).send().await.unwrap();
+        assert_eq!(response.status(), 422, "{}", base.url(&explicit));
+        assert_eq!(header(&response, "content-type"), Some("application/json"));
+    }
+    // And the negotiated answer has its own ETag.
+    let webp_url = http
+        .get(server.url(&format!("/{TOO_LARGE_FOR_AVIF}/{hash}.webp")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webp_url.status(), 200);
+    assert_ne!(header(&webp_url, "etag").unwrap(), negotiated_etag);
+}
+
+#[tokio::test]
+async fn if_none_match_star_matches_only_what_exists() {
+    let (store, _dirs) = local_store(&["star"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let unknown = origami_store::ContentHash::of(b"never stored");
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    let star = |path: String| {
+        http.get(server.url(&path))
+            .header("if-none-match", "*")
+            .send()
+    };
+    for (path, status) in [
+        (format!("/thumb/100/75/{unknown}.jpg"), 404),
+        (format!("/thumb/99999/75/{hash}.jpg"), 400),
+        (format!("/{TOO_LARGE_FOR_AVIF}/{hash}.avif"), 422),
+        (format!("/original/{unknown}"), 404),
+        (format!("/thumbhash/{unknown}"), 404),
+        (format!("/thumb/100/75/{hash}.jpg"), 304),
+        (format!("/original/{hash}"), 304),
+        (format!("/thumbhash/{hash}"), 304),
+    ] {
+        let response = star(path.clone()).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        if status == 304 {
+            assert!(header(&response, "etag").is_some(), "{path}");
+        } else {
+            assert!(!header(&response, "cache-control")
+                .unwrap()
+                .contains("immutable"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_url_per_resource_and_405_says_what_is_allowed() {
+    let (store, _dirs) = local_store(&["aliases"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+
+    let canonical = http
+        .get(server.url(&format!("/original/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(canonical.status(), 200);
+    for alias in [
+        format!("/original/{hash}%2ejpg"),
+        format!("/original/{hash}%2Ejpg"),
+        format!("/info/{hash}%20"),
+        format!("/thumbhash/{hash}%2epng"),
+    ] {
+        let response = http.get(server.url(&alias)).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{alias}");
+    }
+
+    for (method, path, allow) in [
+        (
+            reqwest::Method::PUT,
+            format!("/thumb/10/10/{hash}.jpg"),
+            "GET, HEAD",
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/original/{hash}"),
+            "GET, HEAD",
+        ),
+        (reqwest::Method::GET, "/originals".to_owned(), "POST"),
+    ] {
+        let response = http
+            .request(method.clone(), server.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(header(&response, "allow"), Some(allow), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let (store, _dirs) = local_store(&["bearer"]);
+    let config = ServerConfig {
+        upload_token: Some("s3cret-token".into()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    for (scheme, status) in [("bearer", 201), ("BEARER", 200), ("Basic", 401)] {
+        let response = http
+            .post(server.url("/originals"))
+            .header("authorization", format!("{scheme} s3cret-token"))
+            .body(fixture("baseline.jpg"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{scheme}");
+    }
+}

@@ -191,6 +191,57 @@ impl Config {
             self.failover.write_timeout_ms > 0,
             "[failover] write_timeout_ms must be positive"
         );
+        self.check_ranges()
+    }
+
+    /// Every numeric key that has a meaningful range: a value outside it would start a server
+    /// that cannot work (10 000 threads, a zero output side, an AVIF speed the encoder
+    /// clamps), so it is refused with the range.
+    fn check_ranges(&self) -> anyhow::Result<()> {
+        use crate::range::{check, max_workers};
+        let (failover, server, limits) = (&self.failover, &self.server, &self.limits);
+        check(
+            "failover",
+            "breaker_failures",
+            failover.breaker_failures,
+            1..=1000,
+        )?;
+        check(
+            "failover",
+            "breaker_probe_secs",
+            failover.breaker_probe_secs,
+            1..=3600,
+        )?;
+        // 0 = as many as cores.
+        check("server", "workers", server.workers, 0..=max_workers())?;
+        check("server", "max_queue", server.max_queue, 0..=100_000)?;
+        check(
+            "server",
+            "request_timeout_ms",
+            server.request_timeout_ms,
+            1..=600_000,
+        )?;
+        check(
+            "limits",
+            "max_source_pixels",
+            limits.max_source_pixels,
+            1..=1 << 32,
+        )?;
+        let max_side = origami_engine::MAX_DIMENSION;
+        check(
+            "limits",
+            "max_output_side",
+            limits.max_output_side,
+            1..=max_side,
+        )?;
+        check(
+            "limits",
+            "max_input_bytes",
+            limits.max_input_bytes,
+            1..=1 << 32,
+        )?;
+        check("limits", "max_jpeg_scans", limits.max_jpeg_scans, 1..=1000)?;
+        check("limits", "avif_speed", limits.avif_speed, 1..=10)?;
         Ok(())
     }
 }
@@ -430,6 +481,33 @@ mod tests {
                 "quorum above the region count"
             );
             assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            for (file, message) in [
+                (
+                    "[limits]\navif_speed = 0\n",
+                    "[limits] avif_speed = 0 is out of range: allowed 1..=10",
+                ),
+                ("[limits]\navif_speed = 11\n", "allowed 1..=10"),
+                (
+                    "[limits]\nmax_output_side = 0\n",
+                    "[limits] max_output_side = 0 is out of range",
+                ),
+                (
+                    "[server]\nworkers = 100000\n",
+                    "[server] workers = 100000 is out of range",
+                ),
+                ("[server]\nrequest_timeout_ms = 0\n", "request_timeout_ms"),
+                ("[failover]\nbreaker_failures = 0\n", "breaker_failures"),
+            ] {
+                jail.create_file("range.toml", file)?;
+                let err = Config::load(Some(Path::new("range.toml"))).unwrap_err();
+                let err = format!("{err:#}");
+                assert!(err.contains(message), "{file}: {err}");
+            }
+            jail.create_file(
+                "range.toml",
+                "[limits]\navif_speed = 10\n[server]\nworkers = 1\n",
+            )?;
+            assert!(Config::load(Some(Path::new("range.toml"))).is_ok());
             Ok(())
         });
     }

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod engine_cmd;
 pub mod error;
+mod range;
 pub mod runtime;
 pub mod serve_cmd;
 pub mod server_sections;

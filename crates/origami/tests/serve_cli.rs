@@ -186,6 +186,10 @@ fn refuses_a_bad_server_configuration_with_exit_code_2() {
         ("ORIGAMI_SECURITY__SIGNING_KEYS", "[\"not-hex\"]"),
         ("ORIGAMI_SERVER__MAX_QUEUE", "lots"),
         ("ORIGAMI_SECURITY__ALLOWED_SIZES", "[\"400\"]"),
+        // Out of range: refused before 100 000 threads are started.
+        ("ORIGAMI_SERVER__WORKERS", "100000"),
+        ("ORIGAMI_LIMITS__AVIF_SPEED", "0"),
+        ("ORIGAMI_LIMITS__MAX_OUTPUT_SIDE", "0"),
     ] {
         let output = Command::new(BIN)
             .arg("serve")

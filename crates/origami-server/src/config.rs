@@ -42,6 +42,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The bearer token `POST /originals` requires; `None` (the default) disables uploads.
     pub upload_token: Option<String>,
+    /// The bearer token `/metrics` requires; `None` (the default): open, unless
+    /// [`signing_keys`](Self::signing_keys) are set, which close it until a token is set.
+    pub metrics_token: Option<String>,
     /// Keys for signed URLs; when non-empty every transform URL must be `/s/{signature}/...`
     /// and any key verifies (rotation). Default empty.
     pub signing_keys: Vec<SigningKey>,
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             persist_derivatives: false,
             limits: Limits::default(),
             upload_token: None,
+            metrics_token: None,
             signing_keys: Vec::new(),
             allowed_sizes: None,
             transform_hook: None,
@@ -84,6 +88,10 @@ impl fmt::Debug for ServerConfig {
             .field(
                 "upload_token",
                 &self.upload_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
             .field("signing_keys", &self.signing_keys.len())
             .field("allowed_sizes", &self.allowed_sizes)

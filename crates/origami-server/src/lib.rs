@@ -104,6 +104,10 @@ pub fn router(state: AppState) -> Router {
         .route("/original/{file}", get(routes::original))
         .route("/thumbhash/{file}", get(routes::thumbhash))
         .route("/info/{hash}", get(routes::info))
+        // The signed forms (required when signing keys are set); the handlers verify them.
+        .route("/s/{signature}/original/{file}", get(routes::original))
+        .route("/s/{signature}/thumbhash/{file}", get(routes::thumbhash))
+        .route("/s/{signature}/info/{hash}", get(routes::info))
         .fallback(routes::transform)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -15,6 +15,11 @@ use crate::metrics::HttpMetrics;
 
 /// The `route` label of a path: a small fixed set, so metrics stay bounded.
 pub fn route_label(method: &Method, path: &str) -> &'static str {
+    // A signed path is labelled by what it signs: `/s/{signature}/original/...` is `original`.
+    let path = match path.strip_prefix("/s/").and_then(|signed| signed.find('/')) {
+        Some(at) => &path[3 + at..],
+        None => path,
+    };
     match path {
         "/healthz" => "healthz",
         "/readyz" => "readyz",
@@ -118,6 +123,7 @@ mod tests {
             "/thumbhash/x",
             "/info/x",
             "/thumb/1/1/x.jpg",
+            "/s/signature/original/x",
             "/",
         ];
         for method in [Method::GET, Method::HEAD, Method::POST, Method::DELETE] {
@@ -127,5 +133,10 @@ mod tests {
             }
         }
         assert_eq!(crate::metrics::ROUTES.last(), Some(&"other"));
+        assert_eq!(route_label(&Method::GET, "/s/sig/original/x"), "original");
+        assert_eq!(
+            route_label(&Method::GET, "/s/sig/thumb/1/1/x.jpg"),
+            "transform"
+        );
     }
 }

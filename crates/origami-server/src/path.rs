@@ -82,27 +82,49 @@ pub fn parse_file(file: &str) -> Result<(ContentHash, Option<ImageFormat>), ApiE
     Ok((hash, format))
 }
 
+/// Checks the signature of a signed path `/s/{signature}/{rest}` against `keys` and returns
+/// `/{rest}`, the part that was signed; 403 when the path is unsigned or the signature wrong.
+fn verify_signed<'a>(path: &'a str, keys: &[SigningKey]) -> Result<&'a str, ApiError> {
+    let signed = path.strip_prefix("/s/").ok_or_else(|| {
+        ApiError::forbidden("signature_required", "this server only serves signed URLs")
+    })?;
+    let (signature, unsigned) = signed
+        .split_once('/')
+        .ok_or_else(|| ApiError::forbidden("bad_signature", "missing signed path"))?;
+    let rest = &signed[signature.len()..];
+    debug_assert!(rest.starts_with('/') && unsigned.len() + 1 == rest.len());
+    if !verify(keys, signature, rest) {
+        return Err(ApiError::forbidden(
+            "bad_signature",
+            "the URL signature is invalid",
+        ));
+    }
+    Ok(rest)
+}
+
+/// Applies the signing policy to a non-transform read (`/original/`, `/info/`,
+/// `/thumbhash/`): with signing keys configured, only `/s/{signature}/...` is served (an
+/// original is the full-resolution image, the very thing signing protects); without keys, a
+/// signed form is unknown (404).
+pub(crate) fn check_signed_read(path: &str, config: &ServerConfig) -> Result<(), ApiError> {
+    if config.signing_keys.is_empty() {
+        return match path.starts_with("/s/") {
+            true => Err(ApiError::not_found(
+                "signed URLs are not enabled on this server",
+            )),
+            false => Ok(()),
+        };
+    }
+    verify_signed(path, &config.signing_keys).map(|_| ())
+}
+
 /// Parses a transform URL path (`/{ops}/{hash}[.{ext}]`, or `/s/{signature}/{ops}/...` when
 /// signing keys are configured) and applies the signature and size policies.
 pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest, ApiError> {
     let rest = if config.signing_keys.is_empty() {
         path
     } else {
-        let signed = path.strip_prefix("/s/").ok_or_else(|| {
-            ApiError::forbidden("signature_required", "this server only serves signed URLs")
-        })?;
-        let (signature, unsigned) = signed
-            .split_once('/')
-            .ok_or_else(|| ApiError::forbidden("bad_signature", "missing signed path"))?;
-        let rest = &signed[signature.len()..];
-        debug_assert!(rest.starts_with('/') && unsigned.len() + 1 == rest.len());
-        if !verify(&config.signing_keys, signature, rest) {
-            return Err(ApiError::forbidden(
-                "bad_signature",
-                "the URL signature is invalid",
-            ));
-        }
-        rest
+        verify_signed(path, &config.signing_keys)?
     };
     let rest = rest
         .strip_prefix('/')

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use origami_engine::{ImageFormat, Pipeline};
-use origami_server::{rendition_spec, ServerConfig};
+use origami_server::{rendition_spec, ServerConfig, SigningKey};
 use origami_store::{DerivedKey, Store as _};
 
 /// Over `max_avif_pixels` (4 MP against 2.1 MP): AVIF is refused, a negotiated request falls
@@ -175,4 +175,68 @@ async fn the_bearer_scheme_is_case_insensitive() {
             .unwrap();
         assert_eq!(response.status(), status, "{scheme}");
     }
+}
+
+#[tokio::test]
+async fn signing_covers_every_public_read() {
+    let (store, _dirs) = local_store(&["signed-reads"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let key = SigningKey::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+    let config = ServerConfig {
+        signing_keys: vec![key.clone()],
+        ..ServerConfig::default()
+    };
+    let with_token = ServerConfig {
+        metrics_token: Some("scrape-token".into()),
+        ..config.clone()
+    };
+    let server = spawn_server(config, store.clone()).await;
+    let http = client();
+    for rest in [
+        format!("/original/{hash}"),
+        format!("/original/{hash}.jpg"),
+        format!("/info/{hash}"),
+        format!("/thumbhash/{hash}"),
+        format!("/thumbhash/{hash}.png"),
+    ] {
+        let unsigned = http.get(server.url(&rest)).send().await.unwrap();
+        assert_eq!(unsigned.status(), 403, "{rest}");
+        let forged = format!("/s/{}{rest}", "A".repeat(origami_server::SIGNATURE_LEN));
+        let forged = http.get(server.url(&forged)).send().await.unwrap();
+        assert_eq!(forged.status(), 403, "forged {rest}");
+        let signed = format!("/s/{}{rest}", origami_server::sign(&key, &rest));
+        let signed = http.get(server.url(&signed)).send().await.unwrap();
+        assert_eq!(signed.status(), 200, "signed {rest}");
+    }
+    for open in ["/healthz", "/readyz"] {
+        let response = http.get(server.url(open)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{open}");
+    }
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 403, "no metrics token configured");
+
+    let server = spawn_server(with_token, store).await;
+    let scrape = |auth: Option<&'static str>| {
+        let mut request = http.get(server.url("/metrics"));
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    assert_eq!(scrape(Some("Bearer wrong")).await.unwrap().status(), 403);
+    assert_eq!(
+        scrape(Some("Bearer scrape-token")).await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn signed_forms_are_unknown_without_signing_keys() {
+    let (store, _dirs) = local_store(&["unsigned"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let path = format!("/s/{}/original/{hash}", "A".repeat(32));
+    let response = client().get(server.url(&path)).send().await.unwrap();
+    assert_eq!(response.status(), 404);
 }

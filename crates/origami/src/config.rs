@@ -326,6 +326,11 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
             .upload_token
             .clone()
             .filter(|t| !t.is_empty()),
+        metrics_token: config
+            .security
+            .metrics_token
+            .clone()
+            .filter(|t| !t.is_empty()),
         signing_keys,
         allowed_sizes,
         transform_hook: None,

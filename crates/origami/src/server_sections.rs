@@ -74,6 +74,9 @@ impl Default for CacheSection {
 pub struct SecuritySection {
     /// The bearer token of `POST /originals` (default none: uploads are off).
     pub upload_token: Option<String>,
+    /// The bearer token of `/metrics` (default none: open, but closed while `signing_keys`
+    /// are set).
+    pub metrics_token: Option<String>,
     /// Hex-encoded keys for signed URLs; when any is set, transform URLs must be signed
     /// (`/s/{signature}/...`) and every key verifies (rotation). Default none.
     pub signing_keys: Vec<String>,

@@ -1,10 +1,11 @@
 //! Operations routes: liveness, readiness and the Prometheus scrape.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::auth::require_bearer;
 use super::respond::no_store_json;
 use crate::api_error::ApiError;
 use crate::present;
@@ -33,8 +34,24 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     response
 }
 
-/// `GET /metrics`: Prometheus text.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /metrics`: Prometheus text. Behind `Authorization: Bearer <metrics_token>` when one is
+/// configured; refused (403) when signing keys are set without one, since a signed deployment
+/// means to close every door but health checks.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let config = state.config();
+    match config.metrics_token.as_deref() {
+        Some(token) => require_bearer(&headers, token, "wrong metrics token")?,
+        None if !config.signing_keys.is_empty() => {
+            return Err(ApiError::forbidden(
+                "metrics_token_required",
+                "signed URLs are on: /metrics needs security.metrics_token",
+            ))
+        }
+        None => {}
+    }
     let handle = state
         .prometheus()
         .ok_or_else(|| ApiError::not_found("metrics are not enabled"))?;

@@ -12,10 +12,25 @@ use super::respond::{
 };
 use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome};
-use crate::path::{negotiate, negotiation_needs_source, parse_file, parse_hash, parse_transform};
+use crate::path::{
+    check_signed_read, negotiate, negotiation_needs_source, parse_file, parse_hash, parse_transform,
+};
 use crate::present;
 use crate::rendition::Rendition;
 use crate::state::AppState;
+
+/// The `{file}` of `/original/{file}` and `/thumbhash/{file}` (and their signed forms, whose
+/// `{signature}` the handlers verify from the whole path).
+#[derive(serde::Deserialize)]
+pub(crate) struct FileParam {
+    file: String,
+}
+
+/// The `{hash}` of `/info/{hash}` (and its signed form).
+#[derive(serde::Deserialize)]
+pub(crate) struct HashParam {
+    hash: String,
+}
 
 /// `GET|HEAD /{ops}/{hash}[.{ext}]` (and `/s/{signature}/...`): a rendition.
 pub(crate) async fn transform(
@@ -56,12 +71,13 @@ pub(crate) async fn transform(
 /// `GET|HEAD /original/{hash}[.{ext}]`: the stored bytes.
 pub(crate) async fn original(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Path(FileParam { file }): Path<FileParam>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     reject_aliases(&uri)?;
+    check_signed_read(uri.path(), state.config())?;
     let (hash, ext) = parse_file(&file)?;
     let etag = format!("\"{hash}\"");
     if etag_matches(&headers, &etag) {
@@ -86,12 +102,13 @@ pub(crate) async fn original(
 /// `GET /thumbhash/{hash}` (JSON) and `GET /thumbhash/{hash}.png` (the rendered placeholder).
 pub(crate) async fn thumbhash(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    Path(FileParam { file }): Path<FileParam>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     reject_aliases(&uri)?;
+    check_signed_read(uri.path(), state.config())?;
     let (hash, ext) = parse_file(&file)?;
     let png = match ext {
         None => false,
@@ -116,11 +133,12 @@ pub(crate) async fn thumbhash(
 /// `GET /info/{hash}`: the probe as JSON.
 pub(crate) async fn info(
     State(state): State<AppState>,
-    Path(hash): Path<String>,
+    Path(HashParam { hash }): Path<HashParam>,
     method: Method,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     reject_aliases(&uri)?;
+    check_signed_read(uri.path(), state.config())?;
     let hash = parse_hash(&hash)?;
     let found = state.original_info(&hash).await?;
     let body = present::info_json(&hash, &found.info, found.bytes);

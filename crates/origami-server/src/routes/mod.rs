@@ -1,6 +1,7 @@
 //! The handlers: thin, each parses its request, asks [`AppState`](crate::AppState) and shapes
 //! the answer with [`respond`].
 
+mod auth;
 mod health;
 mod images;
 mod respond;

@@ -6,48 +6,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::TryStreamExt as _;
 use origami_engine::ImageFormat;
-use origami_store::{Blob, BlobOptions, ContentHash, StoreError};
-use subtle::ConstantTimeEq as _;
+use origami_store::{Blob, BlobOptions, StoreError};
 
+use super::auth::require_bearer;
 use super::respond::no_store_json;
 use crate::api_error::ApiError;
 use crate::present;
 use crate::state::AppState;
-
-/// Compares two secrets in constant time. Both are hashed first, so neither their contents nor
-/// their lengths show in the timing.
-fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (ContentHash::of(a.as_bytes()), ContentHash::of(b.as_bytes()));
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
-
-/// Checks the bearer token against the configured one (403 when uploads are off).
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = state.config().upload_token.as_deref() else {
-        return Err(ApiError::forbidden(
-            "uploads_disabled",
-            "uploads are disabled on this server",
-        ));
-    };
-    // The scheme is case-insensitive (RFC 9110 section 11.1): `bearer` is `Bearer`.
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token);
-    let Some(presented) = presented else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "an Authorization: Bearer token is required",
-        ));
-    };
-    if !same_secret(presented.trim(), token) {
-        return Err(ApiError::forbidden("forbidden", "wrong upload token"));
-    }
-    Ok(())
-}
 
 /// `POST /originals`: stores an image (bearer token required; 403 when uploads are off).
 pub(crate) async fn upload(
@@ -55,7 +20,13 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
+    let Some(token) = state.config().upload_token.as_deref() else {
+        return Err(ApiError::forbidden(
+            "uploads_disabled",
+            "uploads are disabled on this server",
+        ));
+    };
+    require_bearer(&headers, token, "wrong upload token")?;
     let max = state.config().limits.max_input_bytes as u64;
     let too_large = || {
         ApiError::new(

@@ -170,4 +170,8 @@ impl Store for FaultStore {
     fn region_status(&self) -> Vec<RegionStatus> {
         self.inner.region_status()
     }
+
+    fn spool_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.spool_dir()
+    }
 }

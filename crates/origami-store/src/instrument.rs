@@ -146,4 +146,8 @@ impl Store for InstrumentedStore {
     fn region_status(&self) -> Vec<RegionStatus> {
         self.inner.region_status()
     }
+
+    fn spool_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.spool_dir()
+    }
 }

@@ -134,7 +134,7 @@ fn write_atomic(tmp: &Path, target: &Path, source: Source) -> io::Result<()> {
         let dir = target
             .parent()
             .ok_or_else(|| io::Error::other("target has no parent directory"))?;
-        fs::create_dir_all(dir)?;
+        create_dir_all_synced(dir)?;
         fs::rename(tmp, target)?;
         fs::File::open(dir)?.sync_all()
     })();
@@ -142,6 +142,24 @@ fn write_atomic(tmp: &Path, target: &Path, source: Source) -> io::Result<()> {
         let _ = fs::remove_file(tmp);
     }
     result
+}
+
+/// `fs::create_dir_all`, then fsyncs the parent of every directory it created, so that a new
+/// shard directory (`ab/`, `ab/cd/`) survives a crash along with the file renamed into it.
+fn create_dir_all_synced(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir
+        .parent()
+        .ok_or_else(|| io::Error::other("cannot create a root directory"))?;
+    create_dir_all_synced(parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => fs::File::open(parent)?.sync_all(),
+        // Another writer created it meanwhile (and syncs its parent itself).
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 fn remove_stale_tmp_files(dir: &Path) {
@@ -219,6 +237,12 @@ fn walk(root: &Path, tx: &tokio::sync::mpsc::Sender<Result<ContentHash>>, name: 
 impl Store for LocalStore {
     fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// `<root>/.tmp`, on the store's own file system (no copy across devices) and cleaned of
+    /// files older than an hour whenever the store is opened.
+    fn spool_dir(&self) -> Option<PathBuf> {
+        Some(self.inner.root.join(".tmp"))
     }
 
     async fn get(&self, hash: &ContentHash) -> Result<GetResult> {

@@ -194,6 +194,14 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
             consecutive_failures: 0,
         }]
     }
+
+    /// A directory for spooling bodies on their way into this store (see
+    /// [`BlobOptions::spool_dir`](crate::BlobOptions::spool_dir)), which the store cleans of
+    /// leftovers when it opens, so a crash mid-upload leaves nothing behind for good. `None`
+    /// (the default, and S3): the system's temporary directory.
+    fn spool_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// Conveniences over [`Store::put`] for the ways a body arrives.

@@ -211,3 +211,64 @@ async fn local_layout_is_sharded_and_leaves_no_temporary_files() {
     let listed: Vec<_> = store.list().map(|r| r.unwrap()).collect().await;
     assert_eq!(listed, vec![hash]);
 }
+
+#[tokio::test]
+async fn local_spool_files_live_in_the_store_and_crash_leftovers_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path()).unwrap();
+    let spool_dir = store
+        .spool_dir()
+        .expect("a local store spools in its own directory");
+    assert_eq!(spool_dir, dir.path().join(".tmp"));
+
+    // A body over the memory limit is spooled there, through the failover layer too.
+    let failover = origami_store::FailoverStore::new(
+        vec![std::sync::Arc::new(store.clone()) as std::sync::Arc<dyn Store>],
+        origami_store::FailoverConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(failover.spool_dir(), Some(spool_dir.clone()));
+    let options = origami_store::BlobOptions {
+        memory_limit: 16,
+        spool_dir: failover.spool_dir(),
+        ..Default::default()
+    };
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))]);
+    let blob = Blob::from_stream(body, &options).await.unwrap();
+    assert!(blob.spool_path().unwrap().starts_with(&spool_dir));
+    failover.put(&blob).await.unwrap();
+    drop(blob);
+
+    // What a process killed mid-upload leaves: an hour-old spool file. The next open removes it.
+    let leftover = spool_dir.join(".origami-spool-crashed");
+    let file = std::fs::File::create(&leftover).unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    file.set_modified(two_hours_ago).unwrap();
+    drop(file);
+    let fresh = spool_dir.join(".origami-spool-in-use");
+    std::fs::write(&fresh, b"another process's upload").unwrap();
+    LocalStore::new(dir.path()).unwrap();
+    assert!(
+        !leftover.exists(),
+        "crash leftovers are removed when the store opens"
+    );
+    assert!(fresh.exists(), "a spool file in use is left alone");
+}
+
+#[tokio::test]
+async fn new_shard_directories_are_created_with_their_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path()).unwrap();
+    let put = store
+        .put_bytes(Bytes::from_static(b"sharded"))
+        .await
+        .unwrap();
+    let path = store.path_of(&put.hash);
+    assert!(path.is_file());
+    let key = DerivedKey::new(put.hash, "v1/a/b/c.webp").unwrap();
+    store
+        .put_derived(&key, Bytes::from_static(b"d"))
+        .await
+        .unwrap();
+    assert!(store.derived_path_of(&key).is_file());
+}

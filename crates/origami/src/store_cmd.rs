@@ -62,7 +62,10 @@ pub fn put(args: PutArgs, config: Option<&Path>) -> CliResult {
     init_logging(LogFormat::Human, "warn");
     runtime()?.block_on(async {
         let store = open_store(config).await?;
-        let options = BlobOptions::default();
+        let options = BlobOptions {
+            spool_dir: store.spool_dir(),
+            ..BlobOptions::default()
+        };
         let mut results = futures::stream::iter(args.files)
             .map(|file| {
                 let store = &store;

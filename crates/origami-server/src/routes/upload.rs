@@ -43,8 +43,11 @@ pub(crate) async fn upload(
         return Err(too_large());
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
+    // Spooled inside the store's own directory when it has one (the local store cleans it when
+    // it opens), not in the system's, where a crash mid-upload would leave the file for good.
     let options = BlobOptions {
         max_len: Some(max),
+        spool_dir: state.store().spool_dir(),
         ..BlobOptions::default()
     };
     let blob = match Blob::from_stream(stream, &options).await {

@@ -339,4 +339,9 @@ impl Store for FailoverStore {
     fn region_status(&self) -> Vec<RegionStatus> {
         FailoverStore::region_status(self)
     }
+
+    /// The first region's that has one (a local directory).
+    fn spool_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.regions.iter().find_map(|r| r.store.spool_dir())
+    }
 }

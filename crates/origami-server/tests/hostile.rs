@@ -240,3 +240,53 @@ async fn signed_forms_are_unknown_without_signing_keys() {
     let response = client().get(server.url(&path)).send().await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// An upload is decoded far enough to prove it can be served: what every transform would refuse
+/// is refused at upload with the same status, what transforms accept is stored.
+#[tokio::test]
+async fn uploads_are_validated_like_reads() {
+    let (store, _dirs) = local_store(&["validated"]);
+    let config = ServerConfig {
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    };
+    let limits = config.limits;
+    let server = spawn_server(config, store.clone()).await;
+    let http = client();
+    let manifest: serde_json::Value = serde_json::from_slice(&fixture("manifest.json")).unwrap();
+    let pipeline: Pipeline = "fit/64/64".parse().unwrap();
+    let mut refused = 0;
+    for entry in manifest["fixtures"].as_array().unwrap() {
+        let name = entry["file"].as_str().unwrap();
+        let bytes = fixture(name);
+        let expected = match origami_engine::transform(&bytes, &pipeline, ImageFormat::Png, &limits)
+        {
+            Ok(_) => 201,
+            Err(origami_engine::EngineError::Unsupported(_)) => 415,
+            Err(_) => 422,
+        };
+        let response = http
+            .post(server.url("/originals"))
+            .header("authorization", "Bearer token")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        // 200: the same bytes as an earlier fixture were stored already.
+        let status = if status == 200 { 201 } else { status };
+        assert_eq!(status, expected, "{name}");
+        let hash = origami_store::ContentHash::of(&bytes);
+        if expected != 201 {
+            refused += 1;
+            assert!(
+                store.head(&hash).await.is_err(),
+                "{name} must not be stored"
+            );
+        }
+    }
+    assert!(
+        refused >= 5,
+        "the manifest has truncated, corrupt and bomb fixtures"
+    );
+}

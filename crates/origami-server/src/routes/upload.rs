@@ -64,9 +64,18 @@ pub(crate) async fn upload(
         .await
         .map_err(|e| ApiError::internal(format!("reading the spooled body: {e}")))?;
     let limits = state.config().limits;
-    let info = tokio::task::spawn_blocking(move || origami_engine::check_limits(&bytes, &limits))
-        .await
-        .map_err(|_| ApiError::internal("checking the upload failed"))??;
+    // Validated like a read before anything is stored: the header against the limits, then a
+    // decode at the smallest useful scale (a JPEG at 1/8, what a ThumbHash needs), so an
+    // original every transform would refuse (truncated, corrupt, an undecodable format) is
+    // refused now, with the status its transforms would get. On the CPU pool, like transforms.
+    let info = state
+        .pool()
+        .run(move || {
+            let info = origami_engine::check_limits(&bytes, &limits)?;
+            origami_engine::thumbhash(&bytes, &limits)?;
+            Ok::<_, origami_engine::EngineError>(info)
+        })
+        .await??;
     let blob = blob.with_content_type(ImageFormat::mime_type(info.format));
     let hash = *blob.hash();
     let existed = state.store().head(&hash).await.is_ok();

@@ -24,10 +24,11 @@ pub use crate::server_sections::{default_listen, CacheSection, SecuritySection, 
 
 /// The whole configuration.
 ///
-/// Unknown top-level keys are ignored (so that stray `ORIGAMI_*` variables do not break a
-/// command); unknown keys inside a section are errors.
+/// Every unknown key is an error: at the top level (a misspelt table such as `[securty]` would
+/// otherwise switch signing off without a word), inside a table, and from any `ORIGAMI_*`
+/// variable but [`NOT_CONFIGURATION`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The address `origami serve` listens on (default `127.0.0.1:8080`).
     pub listen: String,
@@ -152,6 +153,10 @@ impl FailoverSection {
     }
 }
 
+/// `ORIGAMI_*` variables that are not configuration keys (lower-cased, without the prefix):
+/// `ORIGAMI_CONFIG` names the file; the others belong to the project's scripts and benches.
+pub const NOT_CONFIGURATION: &[&str] = &["config", "photos", "bin", "dev_port", "dev_dir"];
+
 impl Config {
     /// Loads the defaults, then `file` (which must exist, when given), then the `ORIGAMI_*`
     /// environment variables.
@@ -161,7 +166,10 @@ impl Config {
             anyhow::ensure!(path.is_file(), "config file {} not found", path.display());
             figment = figment.merge(Toml::file_exact(path));
         }
-        let figment = figment.merge(Env::prefixed("ORIGAMI_").split("__").ignore(&["config"]));
+        let env = Env::prefixed("ORIGAMI_")
+            .split("__")
+            .ignore(NOT_CONFIGURATION);
+        let figment = figment.merge(env);
         let config: Config = figment.extract().context("invalid configuration")?;
         config.validate()?;
         Ok(config)
@@ -480,6 +488,16 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("typo.toml", "[failover]\nhedge_after = 5\n")?;
             assert!(Config::load(Some(Path::new("typo.toml"))).is_err());
+            // A misspelt table, or a variable that names no key, is an error that names it.
+            jail.create_file("table.toml", "[securty]\nsigning_keys = [\"00\"]\n")?;
+            let err = format!("{:#}", Config::load(Some(Path::new("table.toml"))).unwrap_err());
+            assert!(err.contains("securty") && err.contains("security"), "{err}");
+            jail.set_env("ORIGAMI_SECURTY__UPLOAD_TOKEN", "x");
+            let err = format!("{:#}", Config::load(None).unwrap_err());
+            assert!(err.contains("securty"), "{err}");
+            jail.clear_env();
+            jail.set_env("ORIGAMI_PHOTOS", "/photos");
+            assert!(Config::load(None).is_ok(), "the benches' variable is not configuration");
             jail.create_file("quorum.toml", "[failover]\nwrite_quorum = 2\n")?;
             assert!(
                 Config::load(Some(Path::new("quorum.toml"))).is_err(),

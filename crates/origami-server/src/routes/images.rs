@@ -8,7 +8,7 @@ use axum::response::Response;
 use origami_engine::ImageFormat;
 
 use super::respond::{
-    etag_matches, matches_any, method_not_allowed, not_modified, reject_aliases, success,
+    answer, etag_matches, method_not_allowed, not_modified, reject_aliases, success,
 };
 use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome};
@@ -61,11 +61,14 @@ pub(crate) async fn transform(
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag, negotiated));
     }
-    let (cached, outcome) = state.rendition(&rendition).await?;
-    if matches_any(&headers) {
-        return Ok(not_modified(&etag, negotiated));
-    }
-    Ok(success(&method, cached, outcome, &etag, negotiated))
+    let found = state.rendition(&rendition).await?;
+    Ok(answer(&method, &headers, found, &etag, negotiated))
+}
+
+/// What every read but a transform checks first: one URL per resource, and the signing policy.
+fn check_read(uri: &Uri, state: &AppState) -> Result<(), ApiError> {
+    reject_aliases(uri)?;
+    check_signed_read(uri.path(), state.config())
 }
 
 /// `GET|HEAD /original/{hash}[.{ext}]`: the stored bytes.
@@ -76,8 +79,7 @@ pub(crate) async fn original(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    reject_aliases(&uri)?;
-    check_signed_read(uri.path(), state.config())?;
+    check_read(&uri, &state)?;
     let (hash, ext) = parse_file(&file)?;
     let etag = format!("\"{hash}\"");
     if etag_matches(&headers, &etag) {
@@ -93,10 +95,7 @@ pub(crate) async fn original(
             )));
         }
     }
-    if matches_any(&headers) {
-        return Ok(not_modified(&etag, false));
-    }
-    Ok(success(&method, cached, outcome, &etag, false))
+    Ok(answer(&method, &headers, (cached, outcome), &etag, false))
 }
 
 /// `GET /thumbhash/{hash}` (JSON) and `GET /thumbhash/{hash}.png` (the rendered placeholder).
@@ -107,8 +106,7 @@ pub(crate) async fn thumbhash(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    reject_aliases(&uri)?;
-    check_signed_read(uri.path(), state.config())?;
+    check_read(&uri, &state)?;
     let (hash, ext) = parse_file(&file)?;
     let png = match ext {
         None => false,
@@ -123,11 +121,8 @@ pub(crate) async fn thumbhash(
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag, false));
     }
-    let (cached, outcome) = state.thumbhash(&hash, png).await?;
-    if matches_any(&headers) {
-        return Ok(not_modified(&etag, false));
-    }
-    Ok(success(&method, cached, outcome, &etag, false))
+    let found = state.thumbhash(&hash, png).await?;
+    Ok(answer(&method, &headers, found, &etag, false))
 }
 
 /// `GET /info/{hash}`: the probe as JSON.
@@ -137,8 +132,7 @@ pub(crate) async fn info(
     method: Method,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    reject_aliases(&uri)?;
-    check_signed_read(uri.path(), state.config())?;
+    check_read(&uri, &state)?;
     let hash = parse_hash(&hash)?;
     let found = state.original_info(&hash).await?;
     let body = present::info_json(&hash, &found.info, found.bytes);

@@ -35,7 +35,7 @@ pub(super) fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 /// Whether `If-None-Match` is `*`. Checked only once the representation exists (RFC 9110: `*`
 /// matches a current representation, not an unknown hash, a bad size or an image over the
 /// limits, which keep their own answers).
-pub(super) fn matches_any(headers: &HeaderMap) -> bool {
+fn matches_any(headers: &HeaderMap) -> bool {
     if_none_match(headers).any(|tag| tag == "*")
 }
 
@@ -95,6 +95,22 @@ pub(super) fn success(
         cache: Some(outcome.as_str()),
     });
     response
+}
+
+/// The answer once the representation exists: `304` for `If-None-Match: *`, else
+/// [`success`].
+pub(super) fn answer(
+    method: &Method,
+    headers: &HeaderMap,
+    (cached, outcome): (Cached, Outcome),
+    etag: &str,
+    vary: bool,
+) -> Response {
+    if matches_any(headers) {
+        not_modified(etag, vary)
+    } else {
+        success(method, cached, outcome, etag, vary)
+    }
 }
 
 /// A JSON answer that is never cached (uploads, health).

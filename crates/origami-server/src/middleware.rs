@@ -33,6 +33,23 @@ pub fn route_label(method: &Method, path: &str) -> &'static str {
     }
 }
 
+/// The longest path written to the access log, in bytes; a client can send 64 KB of path, and
+/// the log should not grow by that much per request.
+const MAX_LOGGED_PATH: usize = 256;
+
+/// `path` as the access log writes it: cut after [`MAX_LOGGED_PATH`] bytes (at a character
+/// boundary), marked with `...`.
+fn logged_path(path: &str) -> String {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path.to_owned();
+    }
+    let mut end = MAX_LOGGED_PATH;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &path[..end])
+}
+
 /// Cancels a request (other than an upload) that runs past `timeout`
 /// ([`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout)): 503 +
 /// `Retry-After`.
@@ -73,7 +90,7 @@ pub(crate) async fn access_log(
             .unwrap_or_default();
         (
             request.method().clone(),
-            request.uri().path().to_owned(),
+            logged_path(request.uri().path()),
             request_id,
         )
     });
@@ -111,6 +128,15 @@ pub(crate) async fn access_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_paths_are_logged_cut() {
+        assert_eq!(logged_path("/thumb/1/1/x.jpg"), "/thumb/1/1/x.jpg");
+        let long = format!("/{}", "é".repeat(40_000));
+        let logged = logged_path(&long);
+        assert!(logged.len() <= MAX_LOGGED_PATH + 3, "{}", logged.len());
+        assert!(logged.ends_with("...") && long.starts_with(logged.trim_end_matches("...")));
+    }
 
     #[test]
     fn every_route_label_has_metric_handles() {

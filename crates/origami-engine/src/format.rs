@@ -181,35 +181,46 @@ mod tests {
     #[test]
     fn sniffs_avif_by_major_or_compatible_brand() {
         let avif = Some(ImageFormat::Avif);
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
-            avif
-        );
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x1cftypavis\0\0\0\0avismsf1miaf"),
-            avif
-        );
-        // Major brand mif1, AVIF among the compatible brands.
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf"),
-            avif
-        );
-        // HEIC is ISO-BMFF too, but not AVIF.
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
-            None
-        );
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
-            None
-        );
-        // A compatible brand past the end of the ftyp box belongs to the next box.
-        assert_eq!(
-            ImageFormat::sniff(b"\0\0\0\x14ftypmif1\0\0\0\0mif1avif"),
-            None
-        );
-        // A head cut off inside the box is read as far as it goes.
-        assert_eq!(ImageFormat::sniff(b"\0\0\x01\0ftypmif1\0\0\0\0avif"), avif);
+        let cases: [(&[u8], Option<ImageFormat>, &str); 7] = [
+            (
+                b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf",
+                avif,
+                "major brand avif",
+            ),
+            (
+                b"\0\0\0\x1cftypavis\0\0\0\0avismsf1miaf",
+                avif,
+                "major brand avis",
+            ),
+            (
+                b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf",
+                avif,
+                "avif among the compatible brands",
+            ),
+            (
+                b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
+                None,
+                "HEIC is ISO-BMFF, not AVIF",
+            ),
+            (
+                b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic",
+                None,
+                "mif1 without avif",
+            ),
+            (
+                b"\0\0\0\x14ftypmif1\0\0\0\0mif1avif",
+                None,
+                "a brand past the box's end belongs to the next box",
+            ),
+            (
+                b"\0\0\x01\0ftypmif1\0\0\0\0avif",
+                avif,
+                "a head cut off inside the box is read as far as it goes",
+            ),
+        ];
+        for (head, expected, case) in cases {
+            assert_eq!(ImageFormat::sniff(head), expected, "{case}");
+        }
         assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0"), None);
         assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftyp"), None);
     }

@@ -7,6 +7,8 @@
 //!   [`Pipeline`] of operations and encodes the result, for as many output formats as the
 //!   caller tries. [`transform`] does both in one call.
 //! - [`thumbhash()`] and [`render_thumbhash`] make and draw ThumbHash placeholders.
+//! - [`WorkingCopy`] is a reduced, losslessly stored rendition of a large original from which
+//!   the derivatives that fit inside it are made without decoding the original again.
 //!
 //! The engine knows nothing of HTTP, async runtimes or storage. Every input is bounded by
 //! [`Limits`] before any pixel buffer is allocated, and every failure is an [`EngineError`]:
@@ -52,6 +54,7 @@ mod probe;
 mod resample;
 mod resize;
 mod smart;
+mod working_copy;
 
 pub use bitmap::{Bitmap, Channels};
 pub use encode::FLATTEN_BACKGROUND;
@@ -62,10 +65,11 @@ pub use ops::{Gravity, Op, Pipeline, Sigma, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
 pub use plan::{plan, plan_with_options, Plan, TransformOptions, Transformed};
 pub use probe::ImageInfo;
+pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 
 /// Version of the engine's output for given inputs. It is part of every derivative's ETag and
 /// cache key: bump it whenever a change alters output bytes.
-pub const ENGINE_VERSION: u32 = 1;
+pub const ENGINE_VERSION: u32 = 2;
 
 /// Reads an image's header: format, size, orientation, alpha. Decodes no pixels, so it is cheap
 /// even for a decompression bomb (limits are not applied; see [`check_limits`]).

@@ -26,7 +26,12 @@ pub fn thumbhash(input: &[u8], limits: &Limits) -> Result<ThumbHash> {
     // ThumbHash works on at most 100x100 pixels.
     let small = resize::fit_size(ow, oh, 100, 100);
     let bitmap = decode::decode(&source, Some(small), limits)?;
-    let bitmap = resize::fit(&bitmap, 100, 100)?.into_rgba();
+    thumbhash_of(&bitmap, (ow, oh))
+}
+
+/// The ThumbHash of `bitmap`, an upright rendition of an image of `original` pixels.
+pub(crate) fn thumbhash_of(bitmap: &Bitmap, original: (u32, u32)) -> Result<ThumbHash> {
+    let bitmap = resize::fit(bitmap, 100, 100)?.into_rgba();
     let hash = ::thumbhash::rgba_to_thumb_hash(
         bitmap.width() as usize,
         bitmap.height() as usize,
@@ -34,8 +39,8 @@ pub fn thumbhash(input: &[u8], limits: &Limits) -> Result<ThumbHash> {
     );
     Ok(ThumbHash {
         hash,
-        width: ow,
-        height: oh,
+        width: original.0,
+        height: original.1,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::bitmap::Bitmap;
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
@@ -158,31 +159,44 @@ impl<I: AsRef<[u8]>> Plan<I> {
     /// (another format may succeed), and [`EngineError::Internal`] when resizing or encoding
     /// fails.
     pub fn run(&self, format: ImageFormat) -> Result<Transformed> {
-        let max_side = self.limits.max_output_side;
-        let mut bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
-        for op in &self.ops {
-            bitmap = match *op {
-                Op::Thumb {
-                    width,
-                    height,
-                    gravity,
-                } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
-                Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
-                Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
-            };
-        }
-        if bitmap.width() > max_side || bitmap.height() > max_side {
-            bitmap = resize::fit(&bitmap, max_side, max_side)?;
-        }
-        let (width, height) = (bitmap.width(), bitmap.height());
-        let bytes = encode::encode(bitmap, format, self.quality, &self.limits)?;
-        Ok(Transformed {
-            bytes,
-            format,
-            width,
-            height,
-        })
+        let bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
+        finish(bitmap, &self.ops, self.quality, &self.limits, format)
     }
+}
+
+/// Runs `ops` on `bitmap`, scales a result over [`Limits::max_output_side`] down to fit, and
+/// encodes it as `format`: the part of a transform after the source's pixels are in hand,
+/// whether decoded from the original or taken from a working copy.
+pub(crate) fn finish(
+    mut bitmap: Bitmap,
+    ops: &[Op],
+    quality: Option<u8>,
+    limits: &Limits,
+    format: ImageFormat,
+) -> Result<Transformed> {
+    let max_side = limits.max_output_side;
+    for op in ops {
+        bitmap = match *op {
+            Op::Thumb {
+                width,
+                height,
+                gravity,
+            } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
+            Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
+            Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
+        };
+    }
+    if bitmap.width() > max_side || bitmap.height() > max_side {
+        bitmap = resize::fit(&bitmap, max_side, max_side)?;
+    }
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let bytes = encode::encode(bitmap, format, quality, limits)?;
+    Ok(Transformed {
+        bytes,
+        format,
+        width,
+        height,
+    })
 }
 
 /// Shows what was planned, not the input's bytes.

@@ -316,3 +316,133 @@ fn shrink_on_load_costs_little_quality() {
     let db = psnr(&a, &reference);
     assert!(db > 30.0, "shrink-on-load PSNR {db:.1} dB");
 }
+
+// --- working copies --------------------------------------------------------------------------
+// The fixtures are small, so these use small copies of them: the rules are the same.
+
+use origami_engine::{WorkingCopy, WorkingCopyCodec};
+
+#[test]
+fn working_copy_size_rule() {
+    // Worth it from 1.5x the copy's long side; 0 turns copies off.
+    assert_eq!(
+        WorkingCopy::size_for((6028, 3391), 2048),
+        Some((2048, 1152))
+    );
+    assert_eq!(
+        WorkingCopy::size_for((3391, 6028), 2048),
+        Some((1152, 2048))
+    );
+    assert_eq!(WorkingCopy::size_for((3072, 100), 2048), Some((2048, 67)));
+    assert_eq!(WorkingCopy::size_for((3071, 3071), 2048), None);
+    assert_eq!(WorkingCopy::size_for((6028, 3391), 0), None);
+    let limits = Limits::default();
+    assert!(
+        WorkingCopy::from_original(&fixture("baseline.jpg"), 2048, &limits)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn working_copy_round_trips_losslessly_and_refuses_damage() {
+    let limits = Limits::default();
+    for name in [
+        "baseline.jpg",
+        "alpha.png",
+        "orient-6.jpg",
+        "progressive.jpg",
+    ] {
+        let info = origami_engine::probe(&fixture(name)).unwrap();
+        let (w, h) = info.oriented_dimensions();
+        let side = w.max(h) / 2;
+        let copy = WorkingCopy::from_original(&fixture(name), side, &limits)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name} is worth a copy of half its size"));
+        assert_eq!(copy.original_size(), info.oriented_dimensions(), "{name}");
+        assert_eq!(
+            Some((copy.bitmap().width(), copy.bitmap().height())),
+            WorkingCopy::size_for(copy.original_size(), side),
+            "{name}"
+        );
+        for codec in [WorkingCopyCodec::Qoi, WorkingCopyCodec::Png] {
+            let stored = copy.to_bytes(codec).unwrap();
+            let back = WorkingCopy::from_bytes(&stored, side, &limits).unwrap();
+            assert_eq!(back, copy, "{name} through {codec:?}");
+            // One flipped bit anywhere in the payload is caught by its BLAKE3.
+            let mut damaged = stored.clone();
+            let at = damaged.len() - 5;
+            damaged[at] ^= 1;
+            assert!(matches!(
+                WorkingCopy::from_bytes(&damaged, side, &limits),
+                Err(EngineError::Corrupt(_))
+            ));
+            // A copy made with another size is not taken for this one.
+            assert!(matches!(
+                WorkingCopy::from_bytes(&stored, side + 1, &limits),
+                Err(EngineError::Corrupt(_))
+            ));
+            assert!(matches!(
+                WorkingCopy::from_bytes(&stored[..40], side, &limits),
+                Err(EngineError::Corrupt(_))
+            ));
+        }
+    }
+}
+
+#[test]
+fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
+    let limits = Limits::default();
+    let input = fixture("baseline.jpg"); // 320x240
+    let copy = WorkingCopy::from_original(&input, 200, &limits)
+        .unwrap()
+        .unwrap();
+    assert_eq!((copy.bitmap().width(), copy.bitmap().height()), (200, 150));
+    // Made from the copy when the source is scaled to at most 2/3 of it (133x100).
+    let fitting = [
+        "thumb/90/90",
+        "thumb/100/0",
+        "thumb/0/33",
+        "thumb/120/50/g/smart",
+        "fit/133/0",
+        "fit/120/120/blur/2",
+        "thumb/40/40/dpr/2",
+        "thumb/132/99",
+    ];
+    for ops in fitting {
+        let pipeline: Pipeline = ops.parse().unwrap();
+        assert!(copy.fits(&pipeline, &limits), "{ops} fits");
+        let through = copy.run(&pipeline, ImageFormat::Png, &limits).unwrap();
+        let direct = transform(&input, &pipeline, ImageFormat::Png, &limits).unwrap();
+        assert_eq!(
+            (through.width, through.height),
+            (direct.width, direct.height),
+            "{ops}"
+        );
+        // The same bytes from a copy read back from storage.
+        let stored = copy.to_bytes(WorkingCopyCodec::default()).unwrap();
+        let again = WorkingCopy::from_bytes(&stored, 200, &limits)
+            .unwrap()
+            .run(&pipeline, ImageFormat::Png, &limits)
+            .unwrap();
+        assert_eq!(again, through, "{ops}");
+    }
+    // Larger than the copy, a blur first (sigma in the original's pixels), no resize at all.
+    for ops in [
+        "thumb/134/100",
+        "fit/150/0",
+        "blur/2/fit/50/50",
+        "q/80",
+        "thumb/101/101",
+    ] {
+        let pipeline: Pipeline = ops.parse().unwrap();
+        assert!(!copy.fits(&pipeline, &limits), "{ops} does not fit");
+        assert!(matches!(
+            copy.run(&pipeline, ImageFormat::Png, &limits),
+            Err(EngineError::InvalidParams(_))
+        ));
+    }
+    // The ThumbHash made from the copy describes the original.
+    let hash = copy.thumbhash().unwrap();
+    assert_eq!((hash.width, hash.height), (320, 240));
+}

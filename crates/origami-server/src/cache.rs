@@ -66,6 +66,7 @@ pub struct Stats {
     derived: AtomicU64,
     transforms: AtomicU64,
     lookups: AtomicU64,
+    copies_made: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -83,6 +84,9 @@ pub struct StatsSnapshot {
     pub transforms: u64,
     /// Lookups that found nothing in memory and went to the coalescing path.
     pub lookups: u64,
+    /// Working copies made by decoding an original (by a request or an upload), not read back
+    /// from the store.
+    pub working_copies_made: u64,
 }
 
 impl Stats {
@@ -96,12 +100,18 @@ impl Stats {
             derived: load(&self.derived),
             transforms: load(&self.transforms),
             lookups: load(&self.lookups),
+            working_copies_made: load(&self.copies_made),
         }
     }
 
     /// Counts one engine run.
     pub(crate) fn transformed(&self) {
         self.transforms.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts one working copy decoded from its original.
+    pub(crate) fn copy_made(&self) {
+        self.copies_made.fetch_add(1, Ordering::SeqCst);
     }
 
     fn count(&self, outcome: Outcome) {

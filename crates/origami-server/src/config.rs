@@ -8,6 +8,7 @@ use std::time::Duration;
 use origami_engine::Limits;
 
 use crate::error::ServerError;
+use crate::working_copies::WorkingCopyConfig;
 
 /// A hook run on the worker thread right before each transform, with the request's cache key
 /// (`<hash>/<spec>`). Instrumentation only: tests use it to hold a worker busy deterministically.
@@ -38,6 +39,9 @@ pub struct ServerConfig {
     /// there in the background, so replicas share work (default false here; the `origami`
     /// command turns it on for S3).
     pub persist_derivatives: bool,
+    /// Working copies of large originals (`[working_copy]`); their memory is part of
+    /// `transform_memory_bytes`.
+    pub working_copy: WorkingCopyConfig,
     /// The engine's limits (source pixels, output side, input bytes, ...).
     pub limits: Limits,
     /// The bearer token `POST /originals` requires; `None` (the default) disables uploads.
@@ -65,6 +69,10 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(10),
             cache_memory_bytes: 256 << 20,
             persist_derivatives: false,
+            working_copy: WorkingCopyConfig {
+                max_side: WorkingCopyConfig::DEFAULT_MAX_SIDE,
+                memory_bytes: DEFAULT_TRANSFORM_MEMORY_PER_WORKER / 2 * workers as u64,
+            },
             limits: Limits::default(),
             upload_token: None,
             metrics_token: None,
@@ -84,6 +92,7 @@ impl fmt::Debug for ServerConfig {
             .field("request_timeout", &self.request_timeout)
             .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("persist_derivatives", &self.persist_derivatives)
+            .field("working_copy", &self.working_copy)
             .field("limits", &self.limits)
             .field(
                 "upload_token",

@@ -66,6 +66,7 @@ mod render;
 mod rendition;
 mod routes;
 mod state;
+mod working_copies;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -91,6 +92,7 @@ pub use present::info_json;
 pub use rendition::{rendition_etag, rendition_spec, Rendition};
 pub use routes::IMMUTABLE;
 pub use state::AppState;
+pub use working_copies::WorkingCopyConfig;
 
 /// The application: every route with its middleware (request ids, panic catching, the
 /// per-request deadline, the access log and HTTP metrics).

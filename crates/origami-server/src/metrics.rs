@@ -23,6 +23,11 @@ pub const QUEUE_DEPTH: &str = "origami_queue_depth";
 /// `origami_rejected_total{reason}`: requests refused by back-pressure (`saturated`, `timeout`).
 pub const REJECTED: &str = "origami_rejected_total";
 
+/// `origami_working_copies_total{source}`: working copies obtained, by where from (`stored`:
+/// read back from the derived space, `made`: decoded from the original, `upload`: made by an
+/// upload, `damaged`: a stored copy that failed its checks and was made again).
+pub const WORKING_COPIES: &str = "origami_working_copies_total";
+
 /// How often [`serve`](crate::serve) drains histogram samples into their buckets (the
 /// exporter's own default when it runs its upkeep itself).
 pub(crate) const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -59,6 +64,7 @@ pub fn describe() {
     );
     metrics::describe_gauge!(QUEUE_DEPTH, "Transforms waiting for a worker");
     metrics::describe_counter!(REJECTED, "Requests refused by back-pressure");
+    metrics::describe_counter!(WORKING_COPIES, "Working copies obtained, by source");
 }
 
 /// The `route` label values of the HTTP metrics (see [`crate::route_label`]).
@@ -136,4 +142,8 @@ pub(crate) fn queue_depth(depth: usize) {
 
 pub(crate) fn rejected(reason: &'static str) {
     metrics::counter!(REJECTED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn working_copy(source: &'static str) {
+    metrics::counter!(WORKING_COPIES, "source" => source).increment(1);
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use origami_engine::{EngineError, ImageFormat, Limits, Op, Pipeline, ENGINE_VERSION};
+use origami_engine::{
+    EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, WorkingCopy, ENGINE_VERSION,
+};
 use origami_store::{ContentHash, DerivedKey, Store};
 
 use crate::api_error::ApiError;
@@ -18,12 +20,14 @@ use crate::originals::Originals;
 use crate::pool::{Admission, TransformPool};
 use crate::present;
 use crate::rendition::{rendition_spec, Rendition};
+use crate::working_copies::{CopyState, WorkingCopies};
 
 /// Makes what the result cache misses. Cloning is cheap.
 #[derive(Clone)]
 pub(crate) struct Renderer {
     store: Arc<dyn Store>,
     originals: Originals,
+    copies: WorkingCopies,
     cache: ResultCache,
     pool: TransformPool,
     stats: Arc<Stats>,
@@ -46,6 +50,7 @@ impl Renderer {
     pub(crate) fn new(
         store: Arc<dyn Store>,
         originals: Originals,
+        copies: WorkingCopies,
         cache: ResultCache,
         pool: TransformPool,
         stats: Arc<Stats>,
@@ -54,6 +59,7 @@ impl Renderer {
         Self {
             store,
             originals,
+            copies,
             cache,
             pool,
             stats,
@@ -137,6 +143,13 @@ impl Renderer {
     /// Makes `rendition` from its original on the CPU pool; also returns the format made (the
     /// one asked for, or WebP when a negotiated AVIF fell back).
     async fn transform(&self, rendition: &Rendition) -> Result<(Cached, ImageFormat), ApiError> {
+        if self.copies.enabled() {
+            if let CopyState::Ready(copy, region) = self.copies.get(rendition.hash()).await? {
+                if copy.fits(rendition.pipeline(), &self.limits) {
+                    return self.transform_copy(rendition, copy, region).await;
+                }
+            }
+        }
         // Admitted first: a request waiting for a worker does not hold its original.
         let admission = self.pool.admit().await?;
         let (source, region) = self.originals.read(rendition.hash()).await?;
@@ -173,6 +186,46 @@ impl Renderer {
         Ok((cached, out.format))
     }
 
+    /// Makes `rendition` from its original's working copy on the CPU pool (see
+    /// [`Renderer::transform`]).
+    async fn transform_copy(
+        &self,
+        rendition: &Rendition,
+        copy: Arc<WorkingCopy>,
+        region: Arc<str>,
+    ) -> Result<(Cached, ImageFormat), ApiError> {
+        let admission = self.pool.admit().await?;
+        let format = rendition.format();
+        let negotiated = rendition.negotiated();
+        let op = op_label(rendition.pipeline());
+        let pipeline = rendition.pipeline().clone();
+        let limits = self.limits;
+        let memory = copy.run_memory(&pipeline, &limits);
+        let out = self
+            .run_engine(admission, memory, rendition.key(), move || {
+                let start = Instant::now();
+                let mut result = copy.run(&pipeline, format, &limits);
+                if negotiated
+                    && format == ImageFormat::Avif
+                    && matches!(result, Err(EngineError::TooLarge(_)))
+                {
+                    result = copy.run(&pipeline, ImageFormat::WebP, &limits);
+                }
+                if let Ok(out) = &result {
+                    m::transform(op, out.format.extension(), start.elapsed());
+                }
+                result
+            })
+            .await?
+            .map_err(|e| ApiError::from(e).with_region(Some(region.to_string())))?;
+        let cached = Cached {
+            bytes: Bytes::from(out.bytes),
+            content_type: out.format.mime_type(),
+            origin: region,
+        };
+        Ok((cached, out.format))
+    }
+
     /// The ThumbHash of `hash` as JSON (`png` false) or its rendered PNG.
     pub(crate) async fn thumbhash(
         &self,
@@ -185,14 +238,32 @@ impl Renderer {
         let make = || {
             let key = key.clone();
             async move {
+                let copy = if self.copies.enabled() {
+                    self.copies.get(&hash).await?
+                } else {
+                    CopyState::NotWorthIt
+                };
                 let admission = self.pool.admit().await?;
-                let (source, region) = self.originals.read(&hash).await?;
                 let limits = self.limits;
-                let memory = origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
-                    .unwrap_or(0);
+                // From the working copy when the original has one (a decode of nothing), else
+                // from the original at its smallest useful scale.
+                let (work, memory, region): (Box<dyn FnOnce() -> _ + Send>, u64, Arc<str>) =
+                    match copy {
+                        CopyState::Ready(copy, region) => {
+                            (Box::new(move || copy.thumbhash()), 0, region)
+                        }
+                        CopyState::NotWorthIt => {
+                            let (source, region) = self.originals.read(&hash).await?;
+                            let memory =
+                                origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
+                                    .unwrap_or(0);
+                            let work = move || origami_engine::thumbhash(&source, &limits);
+                            (Box::new(work), memory, region)
+                        }
+                    };
                 let (bytes, content_type) = self
                     .run_engine(admission, memory, &key, move || {
-                        let thumbhash = origami_engine::thumbhash(&source, &limits)?;
+                        let thumbhash: ThumbHash = work()?;
                         if png {
                             let png = origami_engine::render_thumbhash(&thumbhash.hash)?;
                             Ok((png, "image/png"))

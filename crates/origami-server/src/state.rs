@@ -15,6 +15,7 @@ use crate::originals::{OriginalInfo, Originals};
 use crate::pool::TransformPool;
 use crate::render::Renderer;
 use crate::rendition::Rendition;
+use crate::working_copies::{WorkingCopies, WorkingCopyConfig};
 
 /// Everything the handlers share. Cloning is cheap.
 #[derive(Clone)]
@@ -27,6 +28,7 @@ struct Inner {
     config: ServerConfig,
     originals: Originals,
     renderer: Renderer,
+    copies: WorkingCopies,
     pool: TransformPool,
     stats: Arc<Stats>,
     http_metrics: Arc<HttpMetrics>,
@@ -56,15 +58,37 @@ impl AppState {
         m::describe();
         let stats = Arc::new(Stats::default());
         let cache = ResultCache::new(config.cache_memory_bytes, stats.clone());
+        // The decoded working copies are counted in the transform memory budget (at most half
+        // of it): the pool's transforms get the rest.
+        let copies_memory = if config.working_copy.max_side > 0 {
+            config
+                .working_copy
+                .memory_bytes
+                .min(config.transform_memory_bytes / 2)
+        } else {
+            0
+        };
         let pool = TransformPool::new(
             config.workers,
             config.max_queue,
-            config.transform_memory_bytes,
+            config.transform_memory_bytes - copies_memory,
         )?;
         let originals = Originals::new(store.clone(), cache.clone());
+        let copies = WorkingCopies::new(
+            WorkingCopyConfig {
+                memory_bytes: copies_memory,
+                ..config.working_copy
+            },
+            store.clone(),
+            originals.clone(),
+            pool.clone(),
+            config.limits,
+            stats.clone(),
+        );
         let renderer = Renderer::new(
             store.clone(),
             originals.clone(),
+            copies.clone(),
             cache,
             pool.clone(),
             stats.clone(),
@@ -76,6 +100,7 @@ impl AppState {
                 config,
                 originals,
                 renderer,
+                copies,
                 pool,
                 stats,
                 http_metrics: Arc::new(HttpMetrics::new()),
@@ -97,6 +122,11 @@ impl AppState {
     /// The CPU pool.
     pub fn pool(&self) -> &TransformPool {
         &self.inner.pool
+    }
+
+    /// The working copies of large originals.
+    pub(crate) fn working_copies(&self) -> &WorkingCopies {
+        &self.inner.copies
     }
 
     /// The HTTP metrics' handles (the access-log middleware's state).

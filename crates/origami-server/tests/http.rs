@@ -814,7 +814,11 @@ async fn derivatives_are_shared_through_the_store() {
     let made = http.get(first.url(&path)).send().await.unwrap();
     assert_eq!(header(&made, "x-origami-region"), Some("shared"));
     let made = made.bytes().await.unwrap();
-    let key = origami_store::DerivedKey::new(hash, "v1/thumb/90/60.webp").unwrap();
+    let key = origami_store::DerivedKey::new(
+        hash,
+        format!("v{}/thumb/90/60.webp", origami_engine::ENGINE_VERSION),
+    )
+    .unwrap();
     let mut stored = None;
     for _ in 0..200 {
         if let Ok(bytes) = origami_store::Store::get_derived(&store, &key).await {
@@ -837,4 +841,151 @@ async fn derivatives_are_shared_through_the_store() {
     assert_eq!(response.bytes().await.unwrap(), made);
     let stats = second.state.stats();
     assert_eq!((stats.derived, stats.transforms), (1, 0));
+}
+
+/// A URL's bytes do not depend on where its working copy came from: made from the original by
+/// a cold server, read back from the store by another instance, or made again after the stored
+/// one was damaged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn working_copies_give_a_url_the_same_bytes_whoever_made_them() {
+    use origami_engine::{WorkingCopy, ENGINE_VERSION};
+    use origami_server::WorkingCopyConfig;
+    use origami_store::{DerivedKey, Store};
+
+    let copies = |max_side| ServerConfig {
+        working_copy: WorkingCopyConfig {
+            max_side,
+            memory_bytes: 8 << 20,
+        },
+        ..ServerConfig::default()
+    };
+    let (store, _dirs) = local_store(&["shared"]);
+    let hash = put_fixture(&store, "baseline.jpg").await; // 320x240: a 200x150 copy
+    let http = client();
+    let get = |server: &TestServer, path: &str| {
+        let request = http.get(server.url(path)).send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let region = header(&response, "x-origami-region").unwrap().to_owned();
+            let etag = header(&response, "etag").unwrap().to_owned();
+            (response.bytes().await.unwrap(), etag, region)
+        }
+    };
+    let path = format!("/thumb/90/60/{hash}.jpg");
+    let other = format!("/fit/120/0/{hash}.png");
+
+    // A cold server makes the copy from the original, and writes it back in the background.
+    let first = spawn_server(copies(200), store.clone()).await;
+    let (made, etag, region) = get(&first, &path).await;
+    assert_eq!(region, "shared");
+    assert_eq!(first.state.stats().working_copies_made, 1);
+    let key = DerivedKey::new(hash, format!("v{ENGINE_VERSION}/working-copy/200.ogwc")).unwrap();
+    let mut stored = None;
+    for _ in 0..500 {
+        if let Ok(got) = store.get_derived(&key).await {
+            stored = Some(got.bytes);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stored = stored.expect("the copy is written to the derived space");
+    let copy = WorkingCopy::from_bytes(&stored, 200, &Limits::default()).unwrap();
+    assert_eq!((copy.bitmap().width(), copy.bitmap().height()), (200, 150));
+
+    // Another instance over the same store reads the copy back and decodes no original.
+    let second = spawn_server(copies(200), store.clone()).await;
+    let (again, again_etag, region) = get(&second, &path).await;
+    assert_eq!(region, "working-copy");
+    assert_eq!(again, made, "same bytes from the stored copy");
+    assert_eq!(again_etag, etag);
+    assert_eq!(second.state.stats().working_copies_made, 0);
+    // And with the copy in memory on both.
+    assert_eq!(get(&first, &other).await.0, get(&second, &other).await.0);
+
+    // Without working copies the URL is made from the original: other pixels, so the bytes
+    // above really came through a copy.
+    let direct = spawn_server(copies(0), store.clone()).await;
+    assert_ne!(get(&direct, &path).await.0, made);
+
+    // A damaged stored copy is never used: it is made again, same bytes, and stored again.
+    let mut damaged = stored.to_vec();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x40;
+    store.put_derived(&key, damaged.into()).await.unwrap();
+    let third = spawn_server(copies(200), store.clone()).await;
+    let (remade, _, region) = get(&third, &path).await;
+    assert_eq!(region, "shared");
+    assert_eq!(remade, made);
+    assert_eq!(third.state.stats().working_copies_made, 1);
+    let mut repaired = false;
+    for _ in 0..500 {
+        let got = store.get_derived(&key).await.unwrap();
+        if got.bytes == stored {
+            repaired = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(repaired, "the damaged copy is replaced");
+}
+
+/// Working copies small enough for the fixtures (320x240 gets a 200x150 copy).
+fn with_copies(max_side: u32) -> ServerConfig {
+    ServerConfig {
+        working_copy: origami_server::WorkingCopyConfig {
+            max_side,
+            memory_bytes: 8 << 20,
+        },
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_different_sizes_decodes_its_original_once() {
+    let (store, _dirs) = local_store(&["burst"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(with_copies(200), store).await;
+    let http = client();
+    // Five derivatives of one original at once, as a srcset does, and its ThumbHash.
+    let paths = [
+        format!("/thumb/90/60/{hash}.jpg"),
+        format!("/thumb/100/75/{hash}.webp"),
+        format!("/fit/120/0/{hash}.png"),
+        format!("/thumb/64/64/g/smart/{hash}.jpg"),
+        format!("/fit/100/100/{hash}.jpg"),
+        format!("/thumbhash/{hash}"),
+    ];
+    let requests: Vec<_> = paths
+        .iter()
+        .map(|p| tokio::spawn(http.get(server.url(p)).send()))
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    let stats = server.state.stats();
+    assert_eq!(stats.working_copies_made, 1, "one decode of the original");
+    assert_eq!(stats.transforms, paths.len() as u64);
+
+    // An upload decodes its original into the copy, so its first derivatives decode nothing.
+    let upload = http
+        .post(server.url("/originals"))
+        .header("authorization", "Bearer token")
+        .body(fixture("progressive.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let body: serde_json::Value = serde_json::from_slice(&upload.bytes().await.unwrap()).unwrap();
+    let uploaded = body["hash"].as_str().unwrap().to_owned();
+    for path in ["thumb/90/60", "fit/120/0", "thumb/50/50"] {
+        let response = http
+            .get(server.url(&format!("/{path}/{uploaded}.jpg")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(server.state.stats().working_copies_made, 2);
 }

@@ -13,14 +13,16 @@ use anyhow::Context as _;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use origami_engine::Limits;
-use origami_server::{ServerConfig, SigningKey, Size};
+use origami_server::{ServerConfig, SigningKey, Size, WorkingCopyConfig};
 use origami_store::{
     FailoverConfig, FailoverStore, LocalStore, RepairConfig, S3Config, S3Store, Store,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::server_sections::millis;
-pub use crate::server_sections::{default_listen, CacheSection, SecuritySection, ServerSection};
+pub use crate::server_sections::{
+    default_listen, CacheSection, SecuritySection, ServerSection, WorkingCopySection,
+};
 
 /// The whole configuration.
 ///
@@ -44,6 +46,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[security]`: uploads and signed URLs.
     pub security: SecuritySection,
+    /// `[working_copy]`: reduced copies of large originals.
+    pub working_copy: WorkingCopySection,
 }
 
 impl Default for Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             cache: CacheSection::default(),
             limits: Limits::default(),
             security: SecuritySection::default(),
+            working_copy: WorkingCopySection::default(),
         }
     }
 }
@@ -250,6 +255,16 @@ impl Config {
         )?;
         check("limits", "max_jpeg_scans", limits.max_jpeg_scans, 1..=1000)?;
         check("limits", "avif_speed", limits.avif_speed, 1..=10)?;
+        // 0 = off; a copy at least the smallest useful thumbnail, at most the output limit.
+        let copy_side = self.working_copy.max_side;
+        if copy_side != 0 {
+            check(
+                "working_copy",
+                "max_side",
+                copy_side,
+                256..=limits.max_output_side.max(256),
+            )?;
+        }
         Ok(())
     }
 }
@@ -315,19 +330,33 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
     } else {
         config.server.workers
     };
+    let transform_memory_bytes = match config.server.transform_memory_bytes {
+        0 => origami_server::DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
+        bytes => bytes,
+    };
+    let copies_memory = match config.working_copy.memory_bytes {
+        0 => transform_memory_bytes / 2,
+        bytes => bytes,
+    };
+    anyhow::ensure!(
+        copies_memory <= transform_memory_bytes / 2,
+        "[working_copy] memory_bytes = {copies_memory} is more than half of [server] \
+         transform_memory_bytes ({transform_memory_bytes}): raise the latter or lower the former"
+    );
     Ok(ServerConfig {
         workers,
         max_queue: config.server.max_queue,
-        transform_memory_bytes: match config.server.transform_memory_bytes {
-            0 => origami_server::DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
-            bytes => bytes,
-        },
+        transform_memory_bytes,
         request_timeout: Duration::from_millis(config.server.request_timeout_ms),
         cache_memory_bytes: config.cache.memory_bytes,
         persist_derivatives: config
             .cache
             .persist_derivatives
             .unwrap_or(!config.store.s3.is_empty()),
+        working_copy: WorkingCopyConfig {
+            max_side: config.working_copy.max_side,
+            memory_bytes: copies_memory,
+        },
         limits: config.limits,
         upload_token: config
             .security

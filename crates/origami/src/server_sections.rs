@@ -68,6 +68,28 @@ impl Default for CacheSection {
     }
 }
 
+/// `[working_copy]`: one reduced, losslessly stored rendition per large original, from which
+/// the derivatives that fit inside it are made without decoding the original again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkingCopySection {
+    /// The copies' long side in pixels (default 2048); originals at least 1.5x larger get one.
+    /// 0 turns working copies off.
+    pub max_side: u32,
+    /// Bytes of decoded copies kept in memory, taken from `[server] transform_memory_bytes`
+    /// (default 0 = half of it; at most half of it).
+    pub memory_bytes: u64,
+}
+
+impl Default for WorkingCopySection {
+    fn default() -> Self {
+        Self {
+            max_side: ServerConfig::default().working_copy.max_side,
+            memory_bytes: 0,
+        }
+    }
+}
+
 /// `[security]`: uploads and signed URLs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -1,11 +1,13 @@
 //! `POST /originals`: storing an original, behind a bearer token.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::TryStreamExt as _;
-use origami_engine::ImageFormat;
+use origami_engine::{ImageFormat, WorkingCopy};
 use origami_store::{Blob, BlobOptions, StoreError};
 
 use super::auth::require_bearer;
@@ -64,22 +66,43 @@ pub(crate) async fn upload(
         .await
         .map_err(|e| ApiError::internal(format!("reading the spooled body: {e}")))?;
     let limits = state.config().limits;
+    let max_side = if state.working_copies().enabled() {
+        state.config().working_copy.max_side
+    } else {
+        0
+    };
     // Validated like a read before anything is stored: the header against the limits, then a
-    // decode at the smallest useful scale (a JPEG at 1/8, what a ThumbHash needs), so an
-    // original every transform would refuse (truncated, corrupt, an undecodable format) is
-    // refused now, with the status its transforms would get. On the CPU pool, like transforms.
-    let info = state
-        .pool()
-        .run(move || {
+    // decode, so an original every transform would refuse (truncated, corrupt, an undecodable
+    // format) is refused now, with the status its transforms would get. A large original is
+    // decoded into its working copy (the decode its first derivatives would otherwise each pay);
+    // a small one at the smallest useful scale (a JPEG at 1/8, what a ThumbHash needs). On the
+    // CPU pool, like transforms.
+    let admission = state.pool().admit().await?;
+    let memory = WorkingCopy::making_memory(&bytes, max_side, &limits)
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let (info, copy) = admission
+        .run_weighted(memory, move || {
             let info = origami_engine::check_limits(&bytes, &limits)?;
-            origami_engine::thumbhash(&bytes, &limits)?;
-            Ok::<_, origami_engine::EngineError>(info)
+            let copy = WorkingCopy::from_original(&bytes, max_side, &limits)?;
+            if copy.is_none() {
+                origami_engine::thumbhash(&bytes, &limits)?;
+            }
+            Ok::<_, origami_engine::EngineError>((info, copy))
         })
         .await??;
     let blob = blob.with_content_type(ImageFormat::mime_type(info.format));
     let hash = *blob.hash();
     let existed = state.store().head(&hash).await.is_ok();
     let put = state.store().put(&blob).await?;
+    if let Some(copy) = copy {
+        let region = put.stored_in.first().map_or("upload", String::as_str);
+        state
+            .working_copies()
+            .insert(hash, copy, Arc::from(region))
+            .await;
+    }
     let status = if existed {
         StatusCode::OK
     } else {

@@ -148,6 +148,28 @@ fn header_jpeg_scale(header: &Header, min_size: Option<(u32, u32)>) -> ScalingFa
     jpeg_scale(header.info.width, header.info.height, min_stored)
 }
 
+/// The upright size [`decode`] gives a JPEG of `stored` pixels (as stored, before
+/// `orientation`) for `min_size` (oriented pixels).
+pub(crate) fn jpeg_decoded_size(
+    stored: (u32, u32),
+    orientation: u8,
+    min_size: (u32, u32),
+) -> (u32, u32) {
+    let min_stored = if orientation >= 5 {
+        (min_size.1, min_size.0)
+    } else {
+        min_size
+    };
+    let scale = jpeg_scale(stored.0, stored.1, Some(min_stored));
+    let side = |n: u32| u32::try_from(scale.scale(n as usize)).unwrap_or(n);
+    let (w, h) = (side(stored.0), side(stored.1));
+    if orientation >= 5 {
+        (h, w)
+    } else {
+        (w, h)
+    }
+}
+
 /// The DCT scaling factors with fast paths in libjpeg-turbo, smallest first.
 const JPEG_SCALES: [ScalingFactor; 3] = [
     ScalingFactor::ONE_EIGHTH,

@@ -22,6 +22,7 @@ use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
 use crate::placeholder::{self, ThumbHash};
 use crate::plan::{self, Transformed};
+use crate::probe::ImageInfo;
 use crate::{resample, resize};
 
 /// An original is worth a working copy when its long side is at least this many times the
@@ -39,8 +40,9 @@ const MARGIN: (u32, u32) = (3, 2);
 const MAGIC: &[u8; 4] = b"OGWC";
 /// Version of the stored layout.
 const LAYOUT_VERSION: u8 = 1;
-/// Bytes before the payload: magic, layout version, codec, 2 reserved, the original's width
-/// and height (u32 little-endian), the payload's BLAKE3.
+/// Bytes before the payload: magic, layout version, codec, the original's EXIF orientation,
+/// whether it is a JPEG (0 or 1), its stored width and height (u32 little-endian), the payload's
+/// BLAKE3.
 const HEADER_LEN: usize = 4 + 1 + 1 + 2 + 4 + 4 + 32;
 
 /// The lossless codec a working copy's pixels are stored with.
@@ -85,13 +87,73 @@ impl WorkingCopyCodec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingCopy {
     bitmap: Bitmap,
+    /// The original's upright size.
     original: (u32, u32),
+    /// What its size was worked out from (stored with the copy, to check it on reading).
+    facts: OriginalFacts,
+}
+
+/// The facts about an original that a working copy's size depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OriginalFacts {
+    /// Its size as stored, before orientation.
+    stored: (u32, u32),
+    /// Its EXIF orientation (1-8).
+    orientation: u8,
+    /// Whether it is a JPEG (decoded at a DCT scale).
+    jpeg: bool,
+}
+
+impl OriginalFacts {
+    fn of(info: &ImageInfo) -> Self {
+        Self {
+            stored: (info.width, info.height),
+            orientation: info.orientation,
+            jpeg: info.format == ImageFormat::Jpeg,
+        }
+    }
+
+    fn upright(&self) -> (u32, u32) {
+        if self.orientation >= 5 {
+            (self.stored.1, self.stored.0)
+        } else {
+            self.stored
+        }
+    }
 }
 
 impl WorkingCopy {
-    /// The working copy's size for an original of `original` upright pixels, or `None` when the
-    /// original is not large enough to be worth one (or `max_side` is 0: working copies off).
-    pub fn size_for(original: (u32, u32), max_side: u32) -> Option<(u32, u32)> {
+    /// The working copy's size for an original described by `info` (its header), or `None`
+    /// when the original is not large enough to be worth one (or `max_side` is 0: working
+    /// copies off).
+    ///
+    /// The copy fits in `max_side` x `max_side`. A JPEG is decoded at the smallest DCT scale
+    /// that leaves at least 3/4 of that size, and when that decoded image already fits it *is*
+    /// the copy (a 4000 px JPEG gives a 2000 px copy at 1/2 scale, with no resampling: the
+    /// cheapest copy to make); otherwise the decoded image is resampled to fit `max_side`.
+    pub fn size_for(info: &ImageInfo, max_side: u32) -> Option<(u32, u32)> {
+        let facts = OriginalFacts::of(info);
+        Self::size_of(&facts, max_side)
+    }
+
+    fn size_of(facts: &OriginalFacts, max_side: u32) -> Option<(u32, u32)> {
+        let target = Self::target(facts.upright(), max_side)?;
+        if facts.jpeg {
+            let decoded = decode::jpeg_decoded_size(
+                facts.stored,
+                facts.orientation,
+                Self::decode_min(target),
+            );
+            if decoded.0 <= target.0 && decoded.1 <= target.1 {
+                return Some(decoded);
+            }
+        }
+        Some(target)
+    }
+
+    /// The largest copy of an original of `original` upright pixels: `max_side` on its long
+    /// side, or `None` when the original is smaller than 1.5x that.
+    fn target(original: (u32, u32), max_side: u32) -> Option<(u32, u32)> {
         let (width, height) = original;
         let long = u64::from(width.max(height));
         let worth_it = u64::from(max_side) * u64::from(WORTH_IT.0) / u64::from(WORTH_IT.1);
@@ -99,30 +161,49 @@ impl WorkingCopy {
             .then(|| resize::fit_size(width, height, max_side, max_side))
     }
 
+    /// The `min_size` [`decode::decode`] is given to make a copy of at most `target`: it keeps
+    /// twice what it is asked for, so half of 3/4 of the target.
+    fn decode_min(target: (u32, u32)) -> (u32, u32) {
+        let half_of_three_quarters = |n: u32| (u64::from(n) * 3).div_ceil(8) as u32;
+        (
+            half_of_three_quarters(target.0).max(1),
+            half_of_three_quarters(target.1).max(1),
+        )
+    }
+
     /// Whether `input` (an encoded original) is worth a working copy of `max_side`, from its
     /// header; fails as [`plan`](crate::plan) does on a bad header or one over the limits.
     pub fn is_worth_it(input: &[u8], max_side: u32, limits: &Limits) -> Result<bool> {
         let source = Source::new(input, limits)?;
-        let original = source.header().info.oriented_dimensions();
-        Ok(Self::size_for(original, max_side).is_some())
+        Ok(Self::size_for(&source.header().info, max_side).is_some())
     }
 
-    /// Makes the working copy of `input`, an encoded original: decoded at the smallest JPEG DCT
-    /// scale that is still at least the copy's size, then resampled (Lanczos3) to the copy's
-    /// size. `None` when the original is not worth one ([`WorkingCopy::size_for`]).
+    /// Makes the working copy of `input`, an encoded original, at [`WorkingCopy::size_for`]'s
+    /// size: decoded (a JPEG at its DCT scale), then resampled (Lanczos3) when the decoded image
+    /// is larger than that. `None` when the original is not worth a copy.
     ///
     /// Fails as [`Plan::run`](crate::Plan::run) does on an input that cannot be decoded.
     pub fn from_original(input: &[u8], max_side: u32, limits: &Limits) -> Result<Option<Self>> {
         let source = Source::new(input, limits)?;
-        let original = source.header().info.oriented_dimensions();
-        let Some((width, height)) = Self::size_for(original, max_side) else {
+        let facts = OriginalFacts::of(&source.header().info);
+        let original = facts.upright();
+        let (Some(size), Some(target)) = (
+            Self::size_of(&facts, max_side),
+            Self::target(original, max_side),
+        ) else {
             return Ok(None);
         };
-        // `decode` keeps 2x the size asked for; half the copy's size asks for 1x of it.
-        let half = (width.div_ceil(2), height.div_ceil(2));
-        let decoded = decode::decode(&source, Some(half), limits)?;
-        let bitmap = resample::stretch(&decoded, width, height)?;
-        Ok(Some(Self { bitmap, original }))
+        let decoded = decode::decode(&source, Some(Self::decode_min(target)), limits)?;
+        let bitmap = if (decoded.width(), decoded.height()) == size {
+            decoded
+        } else {
+            resample::stretch(&decoded, size.0, size.1)?
+        };
+        Ok(Some(Self {
+            bitmap,
+            original,
+            facts,
+        }))
     }
 
     /// An estimate of the memory [`WorkingCopy::from_original`] needs at its peak, from the
@@ -132,11 +213,13 @@ impl WorkingCopy {
         let source = Source::new(input, limits)?;
         let header = source.header();
         let original = header.info.oriented_dimensions();
-        let Some((width, height)) = Self::size_for(original, max_side) else {
+        let (Some((width, height)), Some(target)) = (
+            Self::size_for(&header.info, max_side),
+            Self::target(original, max_side),
+        ) else {
             return Ok(None);
         };
-        let half = (width.div_ceil(2), height.div_ceil(2));
-        let (dw, dh, channels) = decode::decoded_size(header, Some(half));
+        let (dw, dh, channels) = decode::decoded_size(header, Some(Self::decode_min(target)));
         let decoded = u64::from(dw) * u64::from(dh) * u64::from(channels);
         let copy = u64::from(width) * u64::from(height) * u64::from(channels);
         let coefficients = if header.info.progressive {
@@ -263,9 +346,15 @@ impl WorkingCopy {
         };
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&[LAYOUT_VERSION, codec.tag(), 0, 0]);
-        out.extend_from_slice(&self.original.0.to_le_bytes());
-        out.extend_from_slice(&self.original.1.to_le_bytes());
+        let facts = &self.facts;
+        out.extend_from_slice(&[
+            LAYOUT_VERSION,
+            codec.tag(),
+            facts.orientation,
+            u8::from(facts.jpeg),
+        ]);
+        out.extend_from_slice(&facts.stored.0.to_le_bytes());
+        out.extend_from_slice(&facts.stored.1.to_le_bytes());
         out.extend_from_slice(blake3::hash(&payload).as_bytes());
         out.extend_from_slice(&payload);
         Ok(out)
@@ -291,18 +380,29 @@ impl WorkingCopy {
             word.copy_from_slice(&bytes[at..at + 4]);
             u32::from_le_bytes(word)
         };
-        let original = (u32_at(8), u32_at(12));
         let payload = &bytes[HEADER_LEN..];
         if blake3::hash(payload).as_bytes()[..] != bytes[16..48] {
             return Err(corrupt("its payload does not match its BLAKE3"));
         }
-        let expected = Self::size_for(original, max_side)
+        if !(1..=8).contains(&bytes[6]) || bytes[7] > 1 {
+            return Err(corrupt("bad original facts"));
+        }
+        let facts = OriginalFacts {
+            stored: (u32_at(8), u32_at(12)),
+            orientation: bytes[6],
+            jpeg: bytes[7] == 1,
+        };
+        let expected = Self::size_of(&facts, max_side)
             .ok_or_else(|| corrupt("its original is too small to have one"))?;
         let bitmap = match codec {
             WorkingCopyCodec::Qoi => decode_qoi(payload, expected, limits)?,
             WorkingCopyCodec::Png => decode_png(payload, expected, limits)?,
         };
-        Ok(Self { bitmap, original })
+        Ok(Self {
+            bitmap,
+            original: facts.upright(),
+            facts,
+        })
     }
 }
 
@@ -316,8 +416,8 @@ struct FirstStep {
     crop: Option<crate::ops::Gravity>,
 }
 
-/// Refuses a stored copy whose size is not `expected` or whose pixels exceed the limits, before
-/// its pixels are decoded.
+/// Refuses a stored copy whose size is not `expected` (one made with another `max_side`) or
+/// whose pixels exceed the limits, before its pixels are decoded.
 fn check_size(size: (u32, u32), expected: (u32, u32), limits: &Limits) -> Result<()> {
     if size != expected {
         return Err(EngineError::corrupt(format!(

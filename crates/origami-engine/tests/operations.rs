@@ -320,22 +320,40 @@ fn shrink_on_load_costs_little_quality() {
 // --- working copies --------------------------------------------------------------------------
 // The fixtures are small, so these use small copies of them: the rules are the same.
 
-use origami_engine::{WorkingCopy, WorkingCopyCodec};
+use origami_engine::{ImageInfo, WorkingCopy, WorkingCopyCodec};
+
+fn info(format: ImageFormat, width: u32, height: u32, orientation: u8) -> ImageInfo {
+    ImageInfo {
+        format,
+        width,
+        height,
+        orientation,
+        has_alpha: false,
+        progressive: false,
+        has_icc_profile: false,
+    }
+}
 
 #[test]
 fn working_copy_size_rule() {
+    use ImageFormat::{Jpeg, Png};
+    let size = |format, w, h, orientation, max_side| {
+        WorkingCopy::size_for(&info(format, w, h, orientation), max_side)
+    };
     // Worth it from 1.5x the copy's long side; 0 turns copies off.
-    assert_eq!(
-        WorkingCopy::size_for((6028, 3391), 2048),
-        Some((2048, 1152))
-    );
-    assert_eq!(
-        WorkingCopy::size_for((3391, 6028), 2048),
-        Some((1152, 2048))
-    );
-    assert_eq!(WorkingCopy::size_for((3072, 100), 2048), Some((2048, 67)));
-    assert_eq!(WorkingCopy::size_for((3071, 3071), 2048), None);
-    assert_eq!(WorkingCopy::size_for((6028, 3391), 0), None);
+    assert_eq!(size(Png, 6028, 3391, 1, 2048), Some((2048, 1152)));
+    assert_eq!(size(Png, 3391, 6028, 1, 2048), Some((1152, 2048)));
+    assert_eq!(size(Png, 6028, 3391, 6, 2048), Some((1152, 2048)));
+    assert_eq!(size(Png, 3071, 3071, 1, 2048), None);
+    assert_eq!(size(Jpeg, 3071, 3071, 1, 2048), None);
+    assert_eq!(size(Png, 6028, 3391, 1, 0), None);
+    // A JPEG whose DCT-scaled decode leaves 3/4 of the copy and fits is the copy as decoded:
+    // 1/2 of 4000x3000, 1/2 of 3088x2056 (rounded up, as libjpeg does).
+    assert_eq!(size(Jpeg, 4000, 3000, 1, 2048), Some((2000, 1500)));
+    assert_eq!(size(Jpeg, 3088, 2056, 1, 2048), Some((1544, 1028)));
+    assert_eq!(size(Jpeg, 2056, 3088, 8, 2048), Some((1544, 1028)));
+    // ... and one whose decode is larger than the copy is resampled to it.
+    assert_eq!(size(Jpeg, 6028, 3391, 1, 2048), Some((2048, 1152)));
     let limits = Limits::default();
     assert!(
         WorkingCopy::from_original(&fixture("baseline.jpg"), 2048, &limits)
@@ -362,7 +380,7 @@ fn working_copy_round_trips_losslessly_and_refuses_damage() {
         assert_eq!(copy.original_size(), info.oriented_dimensions(), "{name}");
         assert_eq!(
             Some((copy.bitmap().width(), copy.bitmap().height())),
-            WorkingCopy::size_for(copy.original_size(), side),
+            WorkingCopy::size_for(&info, side),
             "{name}"
         );
         for codec in [WorkingCopyCodec::Qoi, WorkingCopyCodec::Png] {
@@ -378,10 +396,12 @@ fn working_copy_round_trips_losslessly_and_refuses_damage() {
                 Err(EngineError::Corrupt(_))
             ));
             // A copy made with another size is not taken for this one.
-            assert!(matches!(
-                WorkingCopy::from_bytes(&stored, side + 1, &limits),
-                Err(EngineError::Corrupt(_))
-            ));
+            for other in [side * 3 / 4, side * 2] {
+                assert!(matches!(
+                    WorkingCopy::from_bytes(&stored, other, &limits),
+                    Err(EngineError::Corrupt(_))
+                ));
+            }
             assert!(matches!(
                 WorkingCopy::from_bytes(&stored[..40], side, &limits),
                 Err(EngineError::Corrupt(_))
@@ -393,21 +413,21 @@ fn working_copy_round_trips_losslessly_and_refuses_damage() {
 #[test]
 fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
     let limits = Limits::default();
-    let input = fixture("baseline.jpg"); // 320x240
-    let copy = WorkingCopy::from_original(&input, 200, &limits)
+    let input = fixture("subject-left.png"); // 480x240
+    let copy = WorkingCopy::from_original(&input, 300, &limits)
         .unwrap()
         .unwrap();
-    assert_eq!((copy.bitmap().width(), copy.bitmap().height()), (200, 150));
-    // Made from the copy when the source is scaled to at most 2/3 of it (133x100).
+    assert_eq!((copy.bitmap().width(), copy.bitmap().height()), (300, 150));
+    // Made from the copy when the source is scaled to at most 2/3 of it (200x100).
     let fitting = [
         "thumb/90/90",
         "thumb/100/0",
         "thumb/0/33",
         "thumb/120/50/g/smart",
-        "fit/133/0",
+        "fit/200/0",
         "fit/120/120/blur/2",
         "thumb/40/40/dpr/2",
-        "thumb/132/99",
+        "thumb/200/100",
     ];
     for ops in fitting {
         let pipeline: Pipeline = ops.parse().unwrap();
@@ -421,7 +441,7 @@ fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
         );
         // The same bytes from a copy read back from storage.
         let stored = copy.to_bytes(WorkingCopyCodec::default()).unwrap();
-        let again = WorkingCopy::from_bytes(&stored, 200, &limits)
+        let again = WorkingCopy::from_bytes(&stored, 300, &limits)
             .unwrap()
             .run(&pipeline, ImageFormat::Png, &limits)
             .unwrap();
@@ -429,8 +449,8 @@ fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
     }
     // Larger than the copy, a blur first (sigma in the original's pixels), no resize at all.
     for ops in [
-        "thumb/134/100",
-        "fit/150/0",
+        "thumb/201/100",
+        "fit/250/0",
         "blur/2/fit/50/50",
         "q/80",
         "thumb/101/101",
@@ -444,5 +464,5 @@ fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
     }
     // The ThumbHash made from the copy describes the original.
     let hash = copy.thumbhash().unwrap();
-    assert_eq!((hash.width, hash.height), (320, 240));
+    assert_eq!((hash.width, hash.height), (480, 240));
 }

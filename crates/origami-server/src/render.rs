@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use origami_engine::{
-    EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, WorkingCopy, ENGINE_VERSION,
-};
+use origami_engine::{EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, ENGINE_VERSION};
 use origami_store::{ContentHash, DerivedKey, Store};
 
 use crate::api_error::ApiError;
@@ -20,7 +18,7 @@ use crate::originals::Originals;
 use crate::pool::{Admission, TransformPool};
 use crate::present;
 use crate::rendition::{rendition_spec, Rendition};
-use crate::working_copies::{CopyState, WorkingCopies};
+use crate::working_copies::{CopyState, ReadyCopy, WorkingCopies};
 
 /// Makes what the result cache misses. Cloning is cheap.
 #[derive(Clone)]
@@ -143,16 +141,24 @@ impl Renderer {
     /// Makes `rendition` from its original on the CPU pool; also returns the format made (the
     /// one asked for, or WebP when a negotiated AVIF fell back).
     async fn transform(&self, rendition: &Rendition) -> Result<(Cached, ImageFormat), ApiError> {
+        let mut original = None;
         if self.copies.enabled() {
-            if let CopyState::Ready(copy, region) = self.copies.get(rendition.hash()).await? {
-                if copy.fits(rendition.pipeline(), &self.limits) {
-                    return self.transform_copy(rendition, copy, region).await;
+            let (state, read) = self.copies.get(rendition.hash()).await?;
+            if let CopyState::Ready(ready) = state {
+                if ready.copy.fits(rendition.pipeline(), &self.limits) {
+                    self.copies.used(rendition.hash(), &ready);
+                    return self.transform_copy(rendition, ready).await;
                 }
             }
+            original = read;
         }
-        // Admitted first: a request waiting for a worker does not hold its original.
+        // Admitted first: a request waiting for a worker does not hold its original (unless
+        // looking for a working copy just read it).
         let admission = self.pool.admit().await?;
-        let (source, region) = self.originals.read(rendition.hash()).await?;
+        let (source, region) = match original {
+            Some(read) => read,
+            None => self.originals.read(rendition.hash()).await?,
+        };
         let format = rendition.format();
         let negotiated = rendition.negotiated();
         let op = op_label(rendition.pipeline());
@@ -191,19 +197,20 @@ impl Renderer {
     async fn transform_copy(
         &self,
         rendition: &Rendition,
-        copy: Arc<WorkingCopy>,
-        region: Arc<str>,
+        ready: Arc<ReadyCopy>,
     ) -> Result<(Cached, ImageFormat), ApiError> {
+        let region = ready.region.clone();
         let admission = self.pool.admit().await?;
         let format = rendition.format();
         let negotiated = rendition.negotiated();
         let op = op_label(rendition.pipeline());
         let pipeline = rendition.pipeline().clone();
         let limits = self.limits;
-        let memory = copy.run_memory(&pipeline, &limits);
+        let memory = ready.copy.run_memory(&pipeline, &limits);
         let out = self
             .run_engine(admission, memory, rendition.key(), move || {
                 let start = Instant::now();
+                let copy = &ready.copy;
                 let mut result = copy.run(&pipeline, format, &limits);
                 if negotiated
                     && format == ImageFormat::Avif
@@ -238,10 +245,10 @@ impl Renderer {
         let make = || {
             let key = key.clone();
             async move {
-                let copy = if self.copies.enabled() {
+                let (copy, original) = if self.copies.enabled() {
                     self.copies.get(&hash).await?
                 } else {
-                    CopyState::NotWorthIt
+                    (CopyState::NotWorthIt, None)
                 };
                 let admission = self.pool.admit().await?;
                 let limits = self.limits;
@@ -249,11 +256,15 @@ impl Renderer {
                 // from the original at its smallest useful scale.
                 let (work, memory, region): (Box<dyn FnOnce() -> _ + Send>, u64, Arc<str>) =
                     match copy {
-                        CopyState::Ready(copy, region) => {
-                            (Box::new(move || copy.thumbhash()), 0, region)
+                        CopyState::Ready(ready) => {
+                            let region = ready.region.clone();
+                            (Box::new(move || ready.copy.thumbhash()), 0, region)
                         }
                         CopyState::NotWorthIt => {
-                            let (source, region) = self.originals.read(&hash).await?;
+                            let (source, region) = match original {
+                                Some(read) => read,
+                                None => self.originals.read(&hash).await?,
+                            };
                             let memory =
                                 origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
                                     .unwrap_or(0);

@@ -5,13 +5,15 @@
 //! Where a copy comes from, cheapest first: the decoded copies in memory (a byte-bounded
 //! cache), the store's derived space (`derived/<hash>/v<engine>/working-copy/<max_side>.ogwc`,
 //! shared by every replica and region, verified by its BLAKE3), and last the original, decoded
-//! once on the CPU pool, the new copy then written back in the background. Concurrent requests
-//! for one original (a srcset burst of different sizes) share that single read and decode.
+//! once on the CPU pool (or by the upload that brought it). A new copy is written back in the
+//! background once a second derivative is made from it. Concurrent requests for one original
+//! (a srcset burst of different sizes) share that single read and decode.
 //!
 //! Which requests use the copy is decided by the engine from the pipeline and the original's
 //! header alone, and the copy is lossless, so a URL's bytes are the same whether its copy was
 //! made now, read back from the store or found in memory.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -43,12 +45,46 @@ impl WorkingCopyConfig {
 /// What is known about an original's working copy.
 #[derive(Debug, Clone)]
 pub(crate) enum CopyState {
-    /// The copy, and the region its pixels came from (`working-copy` when read back from the
-    /// derived space, else the original's region).
-    Ready(Arc<WorkingCopy>, Arc<str>),
+    /// The copy.
+    Ready(Arc<ReadyCopy>),
     /// The original is too small to be worth one: derivatives are made from it directly.
     NotWorthIt,
 }
+
+/// A decoded working copy in memory.
+#[derive(Debug)]
+pub(crate) struct ReadyCopy {
+    /// Its pixels.
+    pub(crate) copy: WorkingCopy,
+    /// The region its pixels came from (`working-copy` when read back from the derived space,
+    /// else the original's region).
+    pub(crate) region: Arc<str>,
+    /// Derivatives made from it so far, or `u32::MAX` once it is in the derived space.
+    uses: AtomicU32,
+}
+
+impl ReadyCopy {
+    fn new(copy: WorkingCopy, region: Arc<str>, stored: bool) -> Arc<Self> {
+        Arc::new(Self {
+            copy,
+            region,
+            uses: AtomicU32::new(if stored { u32::MAX } else { 0 }),
+        })
+    }
+}
+
+/// What the derived space holds for a copy.
+enum Stored {
+    /// A copy that passed its checks.
+    Found(WorkingCopy),
+    /// No copy (or none could be read).
+    Missing,
+    /// A copy that failed its checks.
+    Damaged,
+}
+
+/// An original's bytes and the region that served them.
+pub(crate) type Original = (Bytes, Arc<str>);
 
 /// The working copies of originals. Cloning is cheap.
 #[derive(Clone)]
@@ -89,7 +125,9 @@ impl WorkingCopies {
         let decoded = Cache::builder()
             .max_capacity(config.memory_bytes)
             .weigher(|_: &ContentHash, state: &CopyState| match state {
-                CopyState::Ready(copy, _) => u32::try_from(copy.memory_bytes()).unwrap_or(u32::MAX),
+                CopyState::Ready(ready) => {
+                    u32::try_from(ready.copy.memory_bytes()).unwrap_or(u32::MAX)
+                }
                 CopyState::NotWorthIt => 1,
             })
             .build();
@@ -121,28 +159,54 @@ impl WorkingCopies {
 
     /// The working copy of `hash`, or [`CopyState::NotWorthIt`]: from memory, else the derived
     /// space, else made from the original. One caller per original does the work; the others
-    /// wait for it.
-    pub(crate) async fn get(&self, hash: &ContentHash) -> Result<CopyState, ApiError> {
+    /// wait for it. When this caller read the original and found it too small for a copy, the
+    /// original comes back too, so that the caller does not read it a second time.
+    pub(crate) async fn get(
+        &self,
+        hash: &ContentHash,
+    ) -> Result<(CopyState, Option<Original>), ApiError> {
         let hash = *hash;
-        self.decoded
-            .try_get_with(hash, self.load(hash))
+        let read = parking_lot::Mutex::new(None);
+        let state = self
+            .decoded
+            .try_get_with(hash, self.load(hash, &read))
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(|e| (*e).clone())?;
+        Ok((state, read.into_inner()))
     }
 
-    /// Reads the copy back from the derived space, or makes it.
-    async fn load(&self, hash: ContentHash) -> Result<CopyState, ApiError> {
-        if let Some(copy) = self.read_stored(&hash).await {
-            crate::metrics::working_copy("stored");
-            return Ok(CopyState::Ready(Arc::new(copy), Arc::from("working-copy")));
-        }
+    /// Reads the copy back from the derived space, or makes it; an original read and found too
+    /// small is left in `read`.
+    async fn load(
+        &self,
+        hash: ContentHash,
+        read: &parking_lot::Mutex<Option<Original>>,
+    ) -> Result<CopyState, ApiError> {
+        let damaged = match self.read_stored(&hash).await {
+            Stored::Found(copy) => {
+                crate::metrics::working_copy("stored");
+                return Ok(CopyState::Ready(ReadyCopy::new(
+                    copy,
+                    Arc::from("working-copy"),
+                    true,
+                )));
+            }
+            Stored::Missing => false,
+            Stored::Damaged => true,
+        };
         let admission = self.pool.admit().await?;
         let (source, region) = self.originals.read(&hash).await?;
         let (max_side, limits) = (self.config.max_side, self.limits);
         let with_region = |e: EngineError| ApiError::from(e).with_region(Some(region.to_string()));
-        let memory = WorkingCopy::making_memory(&source, max_side, &limits)
-            .map_err(with_region)?
-            .unwrap_or(0);
+        let memory = match WorkingCopy::making_memory(&source, max_side, &limits) {
+            Ok(Some(memory)) => memory,
+            // Too small for a copy, or a header the engine refuses: the caller's direct path
+            // uses (and reports on) the original.
+            Ok(None) | Err(_) => {
+                *read.lock() = Some((source, region));
+                return Ok(CopyState::NotWorthIt);
+            }
+        };
         let made = admission
             .run_weighted(memory, move || {
                 WorkingCopy::from_original(&source, max_side, &limits)
@@ -153,9 +217,13 @@ impl WorkingCopies {
             Some(copy) => {
                 crate::metrics::working_copy("made");
                 self.stats.copy_made();
-                let copy = Arc::new(copy);
-                self.write_back(hash, copy.clone());
-                CopyState::Ready(copy, region)
+                let ready = ReadyCopy::new(copy, region, false);
+                if damaged {
+                    // It was stored before, so it is in demand: replace the damaged one now.
+                    ready.uses.store(u32::MAX, Ordering::SeqCst);
+                    self.write_back(hash, ready.clone());
+                }
+                CopyState::Ready(ready)
             }
             None => CopyState::NotWorthIt,
         })
@@ -163,14 +231,16 @@ impl WorkingCopies {
 
     /// The stored copy of `hash`, when there is one and it checks out; anything else (absent,
     /// damaged, made with other settings, a store error) means "make it again".
-    async fn read_stored(&self, hash: &ContentHash) -> Option<WorkingCopy> {
-        let key = self.key(hash)?;
+    async fn read_stored(&self, hash: &ContentHash) -> Stored {
+        let Some(key) = self.key(hash) else {
+            return Stored::Missing;
+        };
         let got = match self.store.get_derived(&key).await {
             Ok(got) => got,
-            Err(err) if err.is_not_found() => return None,
+            Err(err) if err.is_not_found() => return Stored::Missing,
             Err(err) => {
                 tracing::debug!(key = %key, error = %err, "reading a working copy failed");
-                return None;
+                return Stored::Missing;
             }
         };
         let (max_side, limits) = (self.config.max_side, self.limits);
@@ -180,38 +250,52 @@ impl WorkingCopies {
             .run(move || WorkingCopy::from_bytes(&bytes, max_side, &limits))
             .await;
         match decoded {
-            Ok(Ok(copy)) => Some(copy),
+            Ok(Ok(copy)) => Stored::Found(copy),
             Ok(Err(err)) => {
                 tracing::warn!(key = %key, error = %err, "a stored working copy is damaged: making it again");
                 crate::metrics::working_copy("damaged");
-                None
+                Stored::Damaged
             }
-            Err(_) => None,
+            Err(_) => Stored::Missing,
         }
     }
 
     /// Keeps `copy`, made from `hash` outside [`WorkingCopies::get`] (an upload decodes its
-    /// original once and hands the copy over), and writes it back.
+    /// original once and hands the copy over).
     pub(crate) async fn insert(&self, hash: ContentHash, copy: WorkingCopy, region: Arc<str>) {
         crate::metrics::working_copy("upload");
         self.stats.copy_made();
-        let copy = Arc::new(copy);
-        self.write_back(hash, copy.clone());
         self.decoded
-            .insert(hash, CopyState::Ready(copy, region))
+            .insert(hash, CopyState::Ready(ReadyCopy::new(copy, region, false)))
             .await;
+    }
+
+    /// Counts a derivative made from `ready`, the copy of `hash`, and writes the copy to the
+    /// derived space when this is its second: a copy used once (the one thumbnail of a new
+    /// original) is not worth its encode and its bytes in the store, one used twice (a srcset,
+    /// new sizes) is. Whoever needs it later without it makes the same pixels again.
+    pub(crate) fn used(&self, hash: &ContentHash, ready: &Arc<ReadyCopy>) {
+        let second = ready
+            .uses
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n != u32::MAX).then(|| if n >= 1 { u32::MAX } else { n + 1 })
+            })
+            .is_ok_and(|before| before == 1);
+        if second {
+            self.write_back(*hash, ready.clone());
+        }
     }
 
     /// Encodes and stores a new copy in the background: it saves every later reader (other
     /// replicas, this one after a restart) a decode of the original, but nobody waits for it.
-    fn write_back(&self, hash: ContentHash, copy: Arc<WorkingCopy>) {
+    fn write_back(&self, hash: ContentHash, ready: Arc<ReadyCopy>) {
         let Some(key) = self.key(&hash) else {
             return;
         };
         let store = self.store.clone();
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let encoded = match pool.run(move || copy.to_bytes(CODEC)).await {
+            let encoded = match pool.run(move || ready.copy.to_bytes(CODEC)).await {
                 Ok(Ok(bytes)) => bytes,
                 Ok(Err(err)) => {
                     tracing::warn!(key = %key, error = %err, "encoding a working copy failed");

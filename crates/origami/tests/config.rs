@@ -77,6 +77,12 @@ fn server_sections() {
         assert!(!defaults.persist_derivatives, "off for the local store");
         assert!(defaults.upload_token.is_none());
         assert!(defaults.signing_keys.is_empty() && defaults.allowed_sizes.is_none());
+        assert_eq!(defaults.working_copy.max_side, 2048);
+        assert_eq!(
+            defaults.working_copy.memory_bytes,
+            defaults.transform_memory_bytes / 2,
+            "half the transform budget by default"
+        );
 
         jail.create_file(
             "origami.toml",
@@ -100,6 +106,9 @@ fn server_sections() {
             upload_token = "secret"
             signing_keys = ["00112233445566778899aabbccddeeff"]
             allowed_sizes = ["400x300", "0x128"]
+            [working_copy]
+            max_side = 1600
+            memory_bytes = 30000000
             "#,
         )?;
         jail.set_env("ORIGAMI_LISTEN", "127.0.0.1:9001");
@@ -122,6 +131,26 @@ fn server_sections() {
         assert_eq!(server.upload_token.as_deref(), Some("secret"));
         assert_eq!(server.signing_keys.len(), 1);
         assert_eq!(server.allowed_sizes.unwrap().len(), 2);
+        assert_eq!(server.working_copy.max_side, 1600);
+        assert_eq!(server.working_copy.memory_bytes, 30_000_000);
+
+        // Working copies may take at most half of the transform budget, and be off (0) or at
+        // least 256 px.
+        jail.set_env("ORIGAMI_WORKING_COPY__MEMORY_BYTES", "50000001");
+        let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+        let err = server_config(&config).unwrap_err().to_string();
+        assert!(err.contains("more than half"), "{err}");
+        jail.set_env("ORIGAMI_WORKING_COPY__MEMORY_BYTES", "0");
+        jail.set_env("ORIGAMI_WORKING_COPY__MAX_SIDE", "100");
+        let err = Config::load(Some(Path::new("origami.toml"))).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("[working_copy] max_side"),
+            "{err:#}"
+        );
+        jail.set_env("ORIGAMI_WORKING_COPY__MAX_SIDE", "0");
+        let config = Config::load(Some(Path::new("origami.toml"))).unwrap();
+        assert_eq!(server_config(&config).unwrap().working_copy.max_side, 0);
+        jail.set_env("ORIGAMI_WORKING_COPY__MAX_SIDE", "1600");
 
         jail.set_env("ORIGAMI_CACHE__PERSIST_DERIVATIVES", "false");
         jail.set_env("ORIGAMI_SECURITY__UPLOAD_TOKEN", "");

@@ -1,13 +1,15 @@
 //! Engine throughput on real photographs (fetch them with `scripts/fetch-photos.sh`):
 //! decode + thumb(400,300) + encode per output format, with and without shrink-on-load,
-//! blur, and probe. Criterion's time per iteration is seconds per image (so images/s is its
+//! blur, derivatives made through a working copy against the direct path, and probe.
+//! Criterion's time per iteration is seconds per image (so images/s is its
 //! inverse) and its throughput line is source megapixels per second.
 //!
 //! Run: `cargo bench -p origami-benches --bench engine`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use origami_engine::{
-    probe, transform_with_options, ImageFormat, Limits, Pipeline, TransformOptions,
+    probe, transform_with_options, ImageFormat, Limits, Pipeline, TransformOptions, WorkingCopy,
+    WorkingCopyCodec,
 };
 
 fn pipeline(s: &str) -> Pipeline {
@@ -62,8 +64,55 @@ fn engine(c: &mut Criterion) {
         }
         group.finish();
     }
+    working_copies(c, &photos, &limits);
     if let Some(photo) = photos.first() {
         c.bench_function("probe", |b| b.iter(|| probe(&photo.bytes).expect("probe")));
+    }
+}
+
+/// A derivative of a known original: made directly (decode + resize + encode) against made from
+/// its working copy in memory (resize + encode), and the copy's own costs (made from the
+/// original; read back from its stored form).
+fn working_copies(c: &mut Criterion, photos: &[origami_benches::Photo], limits: &Limits) {
+    for photo in photos {
+        let Some(copy) = WorkingCopy::from_original(&photo.bytes, 2048, limits).expect("copy")
+        else {
+            continue;
+        };
+        let stored = copy.to_bytes(WorkingCopyCodec::Png).expect("stored form");
+        let mut group = c.benchmark_group(format!("working-copy/{}", photo.name));
+        group.sample_size(10);
+        for ops in ["thumb/400/300", "fit/1280/0"] {
+            let ops_pipeline = pipeline(ops);
+            if !copy.fits(&ops_pipeline, limits) {
+                continue;
+            }
+            group.bench_function(BenchmarkId::new("direct", ops), |b| {
+                b.iter(|| {
+                    transform_with_options(
+                        &photo.bytes,
+                        &ops_pipeline,
+                        ImageFormat::Jpeg,
+                        limits,
+                        TransformOptions::default(),
+                    )
+                    .expect("transform")
+                })
+            });
+            group.bench_function(BenchmarkId::new("from-copy", ops), |b| {
+                b.iter(|| {
+                    copy.run(&ops_pipeline, ImageFormat::Jpeg, limits)
+                        .expect("from the copy")
+                })
+            });
+        }
+        group.bench_function("make-copy", |b| {
+            b.iter(|| WorkingCopy::from_original(&photo.bytes, 2048, limits).expect("copy"))
+        });
+        group.bench_function("read-stored-copy", |b| {
+            b.iter(|| WorkingCopy::from_bytes(&stored, 2048, limits).expect("read back"))
+        });
+        group.finish();
     }
 }
 

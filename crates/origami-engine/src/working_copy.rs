@@ -87,6 +87,10 @@ impl WorkingCopyCodec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingCopy {
     bitmap: Bitmap,
+    /// The copy at half its size (Lanczos3), made from it when the copy is loaded: the source of
+    /// the smaller derivatives, which then resample a quarter of the pixels. A function of the
+    /// copy's pixels, so it is the same wherever the copy came from.
+    half: Option<Bitmap>,
     /// The original's upright size.
     original: (u32, u32),
     /// What its size was worked out from (stored with the copy, to check it on reading).
@@ -199,11 +203,7 @@ impl WorkingCopy {
         } else {
             resample::stretch(&decoded, size.0, size.1)?
         };
-        Ok(Some(Self {
-            bitmap,
-            original,
-            facts,
-        }))
+        Ok(Some(Self::with_levels(bitmap, original, facts)?))
     }
 
     /// An estimate of the memory [`WorkingCopy::from_original`] needs at its peak, from the
@@ -240,9 +240,10 @@ impl WorkingCopy {
         self.original
     }
 
-    /// The bytes its pixels occupy in memory.
+    /// The bytes its pixels occupy in memory (the copy and its half-size level).
     pub fn memory_bytes(&self) -> u64 {
-        self.bitmap.data().len() as u64
+        let half = self.half.as_ref().map_or(0, |h| h.data().len());
+        (self.bitmap.data().len() + half) as u64
     }
 
     /// Whether `pipeline` is made from this copy: its first operation is a `thumb` or `fit`
@@ -283,12 +284,7 @@ impl WorkingCopy {
             // A blur's sigma is in the original's pixels.
             Op::Blur { .. } => return None,
         };
-        let within = |needs: u32, has: u32| {
-            u64::from(needs) * u64::from(MARGIN.0) <= u64::from(has) * u64::from(MARGIN.1)
-        };
-        let fits =
-            within(step.needs.0, self.bitmap.width()) && within(step.needs.1, self.bitmap.height());
-        fits.then_some(step)
+        within(step.needs, (self.bitmap.width(), self.bitmap.height())).then_some(step)
     }
 
     /// An estimate of the memory [`WorkingCopy::run`] needs beyond the copy itself: the first
@@ -320,16 +316,18 @@ impl WorkingCopy {
             ));
         };
         let (w, h) = step.output;
+        let source = self.source_for(step.needs);
         let first = match step.crop {
-            Some(gravity) => resize::thumb(&self.bitmap, w, h, gravity, limits.max_output_side)?,
-            None => resample::stretch(&self.bitmap, w, h)?,
+            Some(gravity) => resize::thumb(source, w, h, gravity, limits.max_output_side)?,
+            None => resample::stretch(source, w, h)?,
         };
         plan::finish(first, &ops[1..], pipeline.quality(), limits, format)
     }
 
     /// The ThumbHash of the original, made from the copy.
     pub fn thumbhash(&self) -> Result<ThumbHash> {
-        placeholder::thumbhash_of(&self.bitmap, self.original)
+        let smallest = self.half.as_ref().unwrap_or(&self.bitmap);
+        placeholder::thumbhash_of(smallest, self.original)
     }
 
     /// The stored form: a small header (with the BLAKE3 of the payload) and the pixels encoded
@@ -398,12 +396,44 @@ impl WorkingCopy {
             WorkingCopyCodec::Qoi => decode_qoi(payload, expected, limits)?,
             WorkingCopyCodec::Png => decode_png(payload, expected, limits)?,
         };
+        Self::with_levels(bitmap, facts.upright(), facts)
+    }
+
+    /// The copy with its half-size level (for copies of at least [`HALF_FROM`] pixels a side).
+    fn with_levels(bitmap: Bitmap, original: (u32, u32), facts: OriginalFacts) -> Result<Self> {
+        let (w, h) = (bitmap.width(), bitmap.height());
+        let half = if w.min(h) >= HALF_FROM {
+            Some(resample::stretch(&bitmap, w.div_ceil(2), h.div_ceil(2))?)
+        } else {
+            None
+        };
         Ok(Self {
             bitmap,
-            original: facts.upright(),
+            half,
+            original,
             facts,
         })
     }
+
+    /// The smallest level that still holds `needs` with the margin.
+    fn source_for(&self, needs: (u32, u32)) -> &Bitmap {
+        match &self.half {
+            Some(half) if within(needs, (half.width(), half.height())) => half,
+            _ => &self.bitmap,
+        }
+    }
+}
+
+/// A copy's half-size level exists when its short side is at least this (so the level is no
+/// smaller than the sizes a copy that small could serve anyway).
+const HALF_FROM: u32 = 256;
+
+/// Whether a source of `has` pixels holds `needs` with the [`MARGIN`].
+fn within(needs: (u32, u32), has: (u32, u32)) -> bool {
+    let one = |needs: u32, has: u32| {
+        u64::from(needs) * u64::from(MARGIN.0) <= u64::from(has) * u64::from(MARGIN.1)
+    };
+    one(needs.0, has.0) && one(needs.1, has.1)
 }
 
 /// The first operation of a pipeline made from a working copy.

@@ -466,3 +466,47 @@ fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
     let hash = copy.thumbhash().unwrap();
     assert_eq!((hash.width, hash.height), (480, 240));
 }
+
+#[test]
+fn small_derivatives_come_from_the_copys_half_level() {
+    let limits = Limits::default();
+    // A 1600x1200 PNG (the fixture enlarged): a 600x450 copy, with a 300x225 half level.
+    let pipeline: Pipeline = "thumb/1600/1200".parse().unwrap();
+    let large = transform(
+        &fixture("baseline.jpg"),
+        &pipeline,
+        ImageFormat::Png,
+        &limits,
+    )
+    .unwrap()
+    .bytes;
+    let copy = WorkingCopy::from_original(&large, 600, &limits)
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy.memory_bytes(), (600 * 450 + 300 * 225) * 3);
+    let stored = copy.to_bytes(WorkingCopyCodec::default()).unwrap();
+    let back = WorkingCopy::from_bytes(&stored, 600, &limits).unwrap();
+    assert_eq!(back, copy, "the half level is remade identically");
+    // 200x150 fits the half level, 300x225 only the copy: both keep the direct path's size,
+    // and they differ from what the copy itself would give (the level is really used).
+    for ops in ["fit/200/0", "thumb/150/150", "fit/300/0"] {
+        let pipeline: Pipeline = ops.parse().unwrap();
+        let through = copy.run(&pipeline, ImageFormat::Png, &limits).unwrap();
+        let direct = transform(&large, &pipeline, ImageFormat::Png, &limits).unwrap();
+        assert_eq!(
+            (through.width, through.height),
+            (direct.width, direct.height)
+        );
+    }
+    let half_only = copy
+        .run(&"fit/200/0".parse().unwrap(), ImageFormat::Png, &limits)
+        .unwrap();
+    let from_copy = transform(
+        &copy.to_bytes(WorkingCopyCodec::Png).unwrap()[48..],
+        &"fit/200/0".parse().unwrap(),
+        ImageFormat::Png,
+        &limits,
+    )
+    .unwrap();
+    assert_ne!(half_only.bytes, from_copy.bytes);
+}

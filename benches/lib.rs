@@ -41,3 +41,38 @@ pub fn photos() -> Vec<Photo> {
     photos.sort_by(|a, b| a.name.cmp(&b.name));
     photos
 }
+
+/// SSIMULACRA2 of decoded bitmaps (the `quality` feature: the measurement tools only).
+#[cfg(feature = "quality")]
+pub mod ssim {
+    use origami_engine::Bitmap;
+    use ssimulacra2::{compute_frame_ssimulacra2, ColorPrimaries, Rgb, TransferCharacteristic};
+
+    fn to_rgb(b: &Bitmap) -> Rgb {
+        let c = b.channels().count();
+        let data: Vec<[f32; 3]> = b
+            .data()
+            .chunks_exact(c)
+            .map(|p| {
+                [
+                    p[0] as f32 / 255.0,
+                    p[1] as f32 / 255.0,
+                    p[2] as f32 / 255.0,
+                ]
+            })
+            .collect();
+        Rgb::new(
+            data,
+            b.width() as usize,
+            b.height() as usize,
+            TransferCharacteristic::SRGB,
+            ColorPrimaries::BT709,
+        )
+        .expect("valid frame")
+    }
+
+    /// SSIMULACRA2 of `candidate` against `reference` (same size; RGB, alpha ignored).
+    pub fn score(reference: &Bitmap, candidate: &Bitmap) -> f64 {
+        compute_frame_ssimulacra2(to_rgb(reference), to_rgb(candidate)).expect("ssimulacra2")
+    }
+}

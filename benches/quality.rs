@@ -7,37 +7,10 @@
 
 use std::process::Command;
 
+use origami_benches::ssim::score;
 use origami_engine::{
     decode, transform_with_options, Bitmap, ImageFormat, Limits, Pipeline, TransformOptions,
 };
-use ssimulacra2::{compute_frame_ssimulacra2, ColorPrimaries, Rgb, TransferCharacteristic};
-
-fn to_rgb(b: &Bitmap) -> Rgb {
-    let c = b.channels().count();
-    let data: Vec<[f32; 3]> = b
-        .data()
-        .chunks_exact(c)
-        .map(|p| {
-            [
-                p[0] as f32 / 255.0,
-                p[1] as f32 / 255.0,
-                p[2] as f32 / 255.0,
-            ]
-        })
-        .collect();
-    Rgb::new(
-        data,
-        b.width() as usize,
-        b.height() as usize,
-        TransferCharacteristic::SRGB,
-        ColorPrimaries::BT709,
-    )
-    .expect("valid frame")
-}
-
-fn score(reference: &Bitmap, candidate: &Bitmap) -> f64 {
-    compute_frame_ssimulacra2(to_rgb(reference), to_rgb(candidate)).expect("ssimulacra2")
-}
 
 fn thumb(bytes: &[u8], format: ImageFormat, shrink_on_load: bool) -> Bitmap {
     let pipeline: Pipeline = "thumb/400/300/q/80".parse().expect("pipeline");

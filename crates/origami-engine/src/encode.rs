@@ -64,6 +64,11 @@ fn jpeg(bitmap: Bitmap, quality: u8) -> Result<Vec<u8>> {
 }
 
 fn png(bitmap: &Bitmap) -> Result<Vec<u8>> {
+    png_with(bitmap, png::Compression::Balanced)
+}
+
+/// `bitmap` as an sRGB PNG at `compression` (working copies use the fastest).
+pub(crate) fn png_with(bitmap: &Bitmap, compression: png::Compression) -> Result<Vec<u8>> {
     let err = |e| failed(ImageFormat::Png, e);
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, bitmap.width(), bitmap.height());
@@ -72,7 +77,7 @@ fn png(bitmap: &Bitmap) -> Result<Vec<u8>> {
         Channels::Rgba => png::ColorType::Rgba,
     });
     encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Balanced);
+    encoder.set_compression(compression);
     // Mark the pixels as sRGB so colour-managed viewers do not guess.
     encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
     let mut writer = encoder.write_header().map_err(err)?;

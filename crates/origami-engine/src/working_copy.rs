@@ -23,7 +23,7 @@ use crate::ops::{Op, Pipeline};
 use crate::placeholder::{self, ThumbHash};
 use crate::plan::{self, Transformed};
 use crate::probe::ImageInfo;
-use crate::{resample, resize};
+use crate::{encode, resample, resize};
 
 /// An original is worth a working copy when its long side is at least this many times the
 /// copy's (as a fraction: 3/2): the copy then holds at most 44 % of its pixels.
@@ -51,8 +51,8 @@ pub enum WorkingCopyCodec {
     /// QOI: simple and fast; on the benchmark photos as fast to encode as PNG below, slower to
     /// decode on four of five, and 5 % smaller in all.
     Qoi,
-    /// PNG with fdeflate's fastest compression and the Up filter (the default: the fastest to
-    /// decode on four of the five benchmark photos, and readable by any tool).
+    /// PNG with fdeflate's fastest compression (the default: the fastest to decode on four of
+    /// the five benchmark photos, and readable by any tool).
     #[default]
     Png,
 }
@@ -340,7 +340,7 @@ impl WorkingCopy {
                 self.bitmap.height(),
             )
             .map_err(|e| EngineError::internal(format!("QOI encoding failed: {e}")))?,
-            WorkingCopyCodec::Png => encode_png(&self.bitmap)?,
+            WorkingCopyCodec::Png => encode::png_with(&self.bitmap, png::Compression::Fast)?,
         };
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
         out.extend_from_slice(MAGIC);
@@ -473,23 +473,6 @@ fn decode_qoi(payload: &[u8], expected: (u32, u32), limits: &Limits) -> Result<B
         qoi::Channels::Rgba => Channels::Rgba,
     };
     Bitmap::new(header.width, header.height, channels, data)
-}
-
-fn encode_png(bitmap: &Bitmap) -> Result<Vec<u8>> {
-    let internal = |e: png::EncodingError| EngineError::internal(format!("PNG encoding: {e}"));
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, bitmap.width(), bitmap.height());
-    encoder.set_color(match bitmap.channels() {
-        Channels::Rgb => png::ColorType::Rgb,
-        Channels::Rgba => png::ColorType::Rgba,
-    });
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Fast);
-    encoder.set_filter(png::Filter::Up);
-    let mut writer = encoder.write_header().map_err(internal)?;
-    writer.write_image_data(bitmap.data()).map_err(internal)?;
-    writer.finish().map_err(internal)?;
-    Ok(out)
 }
 
 fn decode_png(payload: &[u8], expected: (u32, u32), limits: &Limits) -> Result<Bitmap> {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use origami_engine::{EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, ENGINE_VERSION};
+use origami_engine::{
+    EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, Transformed, ENGINE_VERSION,
+};
 use origami_store::{ContentHash, DerivedKey, Store};
 
 use crate::api_error::ApiError;
@@ -159,37 +161,14 @@ impl Renderer {
             Some(read) => read,
             None => self.originals.read(rendition.hash()).await?,
         };
-        let format = rendition.format();
-        let negotiated = rendition.negotiated();
-        let op = op_label(rendition.pipeline());
         // The header is parsed once, here (microseconds); a bad one fails inside the job below,
         // like any other engine error.
         let planned = origami_engine::plan(source, rendition.pipeline(), &self.limits);
         let memory = planned.as_ref().map_or(0, |plan| plan.working_memory());
-        let out = self
-            .run_engine(admission, memory, rendition.key(), move || {
-                let plan = planned?;
-                let start = Instant::now();
-                let mut result = plan.run(format);
-                if negotiated
-                    && format == ImageFormat::Avif
-                    && matches!(result, Err(EngineError::TooLarge(_)))
-                {
-                    result = plan.run(ImageFormat::WebP);
-                }
-                if let Ok(out) = &result {
-                    m::transform(op, out.format.extension(), start.elapsed());
-                }
-                result
-            })
-            .await?
-            .map_err(|e| ApiError::from(e).with_region(Some(region.to_string())))?;
-        let cached = Cached {
-            bytes: Bytes::from(out.bytes),
-            content_type: out.format.mime_type(),
-            origin: region,
-        };
-        Ok((cached, out.format))
+        self.make(rendition, admission, memory, region, move |format| {
+            planned.as_ref().map_err(Clone::clone)?.run(format)
+        })
+        .await
     }
 
     /// Makes `rendition` from its original's working copy on the CPU pool (see
@@ -201,22 +180,41 @@ impl Renderer {
     ) -> Result<(Cached, ImageFormat), ApiError> {
         let region = ready.region.clone();
         let admission = self.pool.admit().await?;
-        let format = rendition.format();
-        let negotiated = rendition.negotiated();
-        let op = op_label(rendition.pipeline());
         let pipeline = rendition.pipeline().clone();
         let limits = self.limits;
         let memory = ready.copy.run_memory(&pipeline, &limits);
+        self.make(rendition, admission, memory, region, move |format| {
+            ready.copy.run(&pipeline, format, &limits)
+        })
+        .await
+    }
+
+    /// Runs `run` (one output format -> the encoded rendition) on the CPU pool for
+    /// `rendition`, timed, falling back from a negotiated AVIF too large for AVIF to WebP, and
+    /// returns it with the format made; `region` is where its source came from.
+    async fn make<F>(
+        &self,
+        rendition: &Rendition,
+        admission: Admission,
+        memory: u64,
+        region: Arc<str>,
+        run: F,
+    ) -> Result<(Cached, ImageFormat), ApiError>
+    where
+        F: Fn(ImageFormat) -> Result<Transformed, EngineError> + Send + 'static,
+    {
+        let format = rendition.format();
+        let negotiated = rendition.negotiated();
+        let op = op_label(rendition.pipeline());
         let out = self
             .run_engine(admission, memory, rendition.key(), move || {
                 let start = Instant::now();
-                let copy = &ready.copy;
-                let mut result = copy.run(&pipeline, format, &limits);
+                let mut result = run(format);
                 if negotiated
                     && format == ImageFormat::Avif
                     && matches!(result, Err(EngineError::TooLarge(_)))
                 {
-                    result = copy.run(&pipeline, ImageFormat::WebP, &limits);
+                    result = run(ImageFormat::WebP);
                 }
                 if let Ok(out) = &result {
                     m::transform(op, out.format.extension(), start.elapsed());

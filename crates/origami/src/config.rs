@@ -162,6 +162,37 @@ impl FailoverSection {
 /// `ORIGAMI_CONFIG` names the file; the others belong to the project's scripts and benches.
 pub const NOT_CONFIGURATION: &[&str] = &["config", "photos", "bin", "dev_port", "dev_dir"];
 
+/// Figment's errors, each unknown key followed by the valid key closest to it, when one is
+/// close enough to be what was meant (`[securty]`: did you mean `security`?).
+fn with_suggestions(errors: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = errors
+        .into_iter()
+        .map(|error| {
+            let suggestion = match &error.kind {
+                figment::error::Kind::UnknownField(key, valid) => closest(key, valid),
+                _ => None,
+            };
+            match suggestion {
+                Some(best) => format!("{error} (did you mean `{best}`?)"),
+                None => error.to_string(),
+            }
+        })
+        .collect();
+    anyhow::anyhow!(lines.join("; "))
+}
+
+/// The entry of `valid` nearest to `key` in edits, if within a third of its length (at least 2).
+fn closest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let key = key.to_ascii_lowercase();
+    let allowed = (key.chars().count() / 3).max(2);
+    valid
+        .iter()
+        .map(|candidate| (strsim::levenshtein(&key, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
 impl Config {
     /// Loads the defaults, then `file` (which must exist, when given), then the `ORIGAMI_*`
     /// environment variables.
@@ -175,7 +206,10 @@ impl Config {
             .split("__")
             .ignore(NOT_CONFIGURATION);
         let figment = figment.merge(env);
-        let config: Config = figment.extract().context("invalid configuration")?;
+        let config: Config = figment
+            .extract()
+            .map_err(with_suggestions)
+            .context("invalid configuration")?;
         config.validate()?;
         Ok(config)
     }

@@ -180,11 +180,33 @@ fn rejects_bad_configs() {
             "{:#}",
             Config::load(Some(Path::new("table.toml"))).unwrap_err()
         );
-        assert!(err.contains("securty") && err.contains("security"), "{err}");
+        assert!(err.contains("did you mean `security`?"), "{err}");
         jail.set_env("ORIGAMI_SECURTY__UPLOAD_TOKEN", "x");
         let err = format!("{:#}", Config::load(None).unwrap_err());
-        assert!(err.contains("securty"), "{err}");
+        assert!(
+            err.contains("securty") && err.contains("did you mean `security`?"),
+            "{err}"
+        );
         jail.clear_env();
+        jail.set_env("ORIGAMI_SERVER__WORKRES", "2");
+        let err = format!("{:#}", Config::load(None).unwrap_err());
+        assert!(err.contains("did you mean `workers`?"), "{err}");
+        jail.clear_env();
+        // Nothing close: no guess.
+        jail.create_file(
+            "far.toml",
+            "[server]
+colour = 1
+",
+        )?;
+        let err = format!(
+            "{:#}",
+            Config::load(Some(Path::new("far.toml"))).unwrap_err()
+        );
+        assert!(
+            err.contains("colour") && !err.contains("did you mean"),
+            "{err}"
+        );
         jail.set_env("ORIGAMI_PHOTOS", "/photos");
         assert!(
             Config::load(None).is_ok(),

@@ -36,7 +36,7 @@ fn purge_freed_memory_at_once() {
 #[command(name = "origami", version, about)]
 struct Cli {
     /// The TOML configuration file (listen address, store regions, failover, server, cache,
-    /// limits, security); every key can also be set with
+    /// working copies, limits, security); every key can also be set with
     /// `ORIGAMI_<SECTION>__<KEY>`. Without one, originals go to `./origami-data`.
     #[arg(long, global = true, value_name = "FILE", env = "ORIGAMI_CONFIG")]
     config: Option<PathBuf>,

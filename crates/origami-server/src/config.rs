@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use origami_engine::Limits;
 
+use crate::connections::ConnectionLimits;
 use crate::error::ServerError;
 use crate::working_copies::WorkingCopyConfig;
 
@@ -39,6 +40,8 @@ pub struct ServerConfig {
     /// there in the background, so replicas share work (default false here; the `origami`
     /// command turns it on for S3).
     pub persist_derivatives: bool,
+    /// Header-read (and idle keep-alive) timeout, connection cap and shutdown grace period.
+    pub connections: ConnectionLimits,
     /// Working copies of large originals (`[working_copy]`); their memory is part of
     /// `transform_memory_bytes`.
     pub working_copy: WorkingCopyConfig,
@@ -69,6 +72,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(10),
             cache_memory_bytes: 256 << 20,
             persist_derivatives: false,
+            connections: ConnectionLimits::default(),
             working_copy: WorkingCopyConfig {
                 max_side: WorkingCopyConfig::DEFAULT_MAX_SIDE,
                 memory_bytes: DEFAULT_TRANSFORM_MEMORY_PER_WORKER / 2 * workers as u64,
@@ -92,6 +96,7 @@ impl fmt::Debug for ServerConfig {
             .field("request_timeout", &self.request_timeout)
             .field("cache_memory_bytes", &self.cache_memory_bytes)
             .field("persist_derivatives", &self.persist_derivatives)
+            .field("connections", &self.connections)
             .field("working_copy", &self.working_copy)
             .field("limits", &self.limits)
             .field(

@@ -55,6 +55,7 @@ mod api_error;
 mod budget;
 mod cache;
 mod config;
+mod connections;
 mod error;
 pub mod metrics;
 mod middleware;
@@ -83,6 +84,7 @@ pub use cache::{Cached, Outcome, Stats, StatsSnapshot};
 pub use config::{
     ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
 };
+pub use connections::ConnectionLimits;
 pub use error::ServerError;
 pub use middleware::route_label;
 pub use originals::OriginalInfo;
@@ -130,8 +132,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then stops accepting and waits for
-/// in-flight requests to finish (graceful shutdown).
+/// Serves `state` on `listener` until `shutdown` completes, then stops accepting, closes idle
+/// connections and waits for in-flight requests to finish, up to
+/// [`ConnectionLimits::shutdown_grace`]. Connections are held to the configuration's
+/// [`ConnectionLimits`] (header-read and idle timeout, a cap on open connections).
 pub async fn serve<F>(
     listener: TcpListener,
     state: AppState,
@@ -154,13 +158,11 @@ where
             }
         })
     });
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.config().connections;
+    connections::serve(listener, router(state), limits, shutdown).await;
     if let Some(upkeep) = upkeep {
         upkeep.abort();
     }
-    served?;
     tracing::info!("drained; stopped");
     Ok(())
 }

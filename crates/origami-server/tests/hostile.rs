@@ -290,3 +290,90 @@ async fn uploads_are_validated_like_reads() {
         "the manifest has truncated, corrupt and bomb fixtures"
     );
 }
+
+/// Reads from `stream` until the server closes it (or `within` passes): whether it closed.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // a response: keep reading until the close
+            Err(_) => return false,
+        }
+    }
+}
+
+fn connection_limits(header_read_ms: u64, max_connections: usize) -> ServerConfig {
+    ServerConfig {
+        connections: origami_server::ConnectionLimits {
+            header_read_timeout: Duration::from_millis(header_read_ms),
+            max_connections,
+            shutdown_grace: Duration::from_secs(30),
+        },
+        ..ServerConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn silent_partial_and_idle_connections_are_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let (store, _dirs) = local_store(&["conns"]);
+    let server = spawn_server(connection_limits(300, 100), store).await;
+    let connect = || tokio::net::TcpStream::connect(server.addr);
+    // Nothing sent, half a header, and an idle keep-alive after one answer: all closed by
+    // the header-read timeout (the bound here is only how long the test waits).
+    let mut silent = connect().await.unwrap();
+    let mut partial = connect().await.unwrap();
+    partial
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    for (name, stream) in [
+        ("silent", &mut silent),
+        ("partial", &mut partial),
+        ("idle", &mut idle),
+    ] {
+        assert!(
+            closed_by_server(stream, Duration::from_secs(20)).await,
+            "{name} connection still open"
+        );
+    }
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_at_once_and_shutdown_drops_idle_ones() {
+    use tokio::io::AsyncWriteExt as _;
+    let (store, _dirs) = local_store(&["cap"]);
+    // A header-read timeout far longer than the test: only the cap can close a connection.
+    let mut server = spawn_server(connection_limits(600_000, 2), store).await;
+    let connect = || tokio::net::TcpStream::connect(server.addr);
+    let mut first = connect().await.unwrap();
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut second = connect().await.unwrap();
+    let mut third = connect().await.unwrap();
+    assert!(
+        closed_by_server(&mut third, Duration::from_secs(20)).await,
+        "the third connection is closed by the cap"
+    );
+    assert!(
+        !closed_by_server(&mut second, Duration::from_millis(300)).await,
+        "the second is within the cap"
+    );
+    // Shutdown does not wait for idle (first, after its answer) or silent (second) connections.
+    let serving = server.shutdown();
+    tokio::time::timeout(Duration::from_secs(20), serving)
+        .await
+        .expect("shutdown is not held by idle connections")
+        .unwrap()
+        .unwrap();
+    assert!(closed_by_server(&mut first, Duration::from_secs(20)).await);
+}

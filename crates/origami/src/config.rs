@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use origami_engine::Limits;
-use origami_server::{ServerConfig, SigningKey, Size, WorkingCopyConfig};
+use origami_server::{ConnectionLimits, ServerConfig, SigningKey, Size, WorkingCopyConfig};
 use origami_store::{
     FailoverConfig, FailoverStore, LocalStore, RepairConfig, S3Config, S3Store, Store,
 };
@@ -269,6 +269,24 @@ impl Config {
             1..=600_000,
         )?;
         check(
+            "server",
+            "header_read_timeout_ms",
+            server.header_read_timeout_ms,
+            100..=600_000,
+        )?;
+        check(
+            "server",
+            "max_connections",
+            server.max_connections,
+            1..=1_000_000,
+        )?;
+        check(
+            "server",
+            "shutdown_grace_ms",
+            server.shutdown_grace_ms,
+            0..=3_600_000,
+        )?;
+        check(
             "limits",
             "max_source_pixels",
             limits.max_source_pixels,
@@ -382,6 +400,11 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
         max_queue: config.server.max_queue,
         transform_memory_bytes,
         request_timeout: Duration::from_millis(config.server.request_timeout_ms),
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
+            max_connections: config.server.max_connections,
+            shutdown_grace: Duration::from_millis(config.server.shutdown_grace_ms),
+        },
         cache_memory_bytes: config.cache.memory_bytes,
         persist_derivatives: config
             .cache

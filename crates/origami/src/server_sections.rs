@@ -27,6 +27,14 @@ pub struct ServerSection {
     pub transform_memory_bytes: u64,
     /// Deadline of one request, in milliseconds (default 10000).
     pub request_timeout_ms: u64,
+    /// Time a client has to send a request's header, from the connection's start or its
+    /// previous response: also the idle keep-alive timeout (default 10000).
+    pub header_read_timeout_ms: u64,
+    /// Connections open at once; more are closed as soon as they are accepted (default 4096).
+    pub max_connections: usize,
+    /// After SIGTERM, how long in-flight requests may finish before their connections are
+    /// dropped; idle connections close at once (default 30000).
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerSection {
@@ -39,6 +47,9 @@ impl Default for ServerSection {
             // 0: "the default per worker", for whatever `workers` becomes.
             transform_memory_bytes: 0,
             request_timeout_ms: millis(library.request_timeout),
+            header_read_timeout_ms: millis(library.connections.header_read_timeout),
+            max_connections: library.connections.max_connections,
+            shutdown_grace_ms: millis(library.connections.shutdown_grace),
         }
     }
 }

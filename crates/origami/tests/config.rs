@@ -97,6 +97,9 @@ fn server_sections() {
             max_queue = 7
             transform_memory_bytes = 100000000
             request_timeout_ms = 2500
+            header_read_timeout_ms = 5000
+            max_connections = 100
+            shutdown_grace_ms = 1000
             [cache]
             memory_bytes = 1000
             [limits]
@@ -120,6 +123,14 @@ fn server_sections() {
         assert_eq!(server.max_queue, 8);
         assert_eq!(server.transform_memory_bytes, 100_000_000);
         assert_eq!(server.request_timeout, Duration::from_millis(2500));
+        assert_eq!(
+            server.connections,
+            origami_server::ConnectionLimits {
+                header_read_timeout: Duration::from_millis(5000),
+                max_connections: 100,
+                shutdown_grace: Duration::from_secs(1),
+            }
+        );
         assert_eq!(server.cache_memory_bytes, 1000);
         assert!(server.persist_derivatives, "on by default with S3 regions");
         assert_eq!(server.limits.max_source_pixels, 1_000_000);
@@ -233,6 +244,11 @@ colour = 1
                 "[server] workers = 100000 is out of range",
             ),
             ("[server]\nrequest_timeout_ms = 0\n", "request_timeout_ms"),
+            (
+                "[server]\nheader_read_timeout_ms = 0\n",
+                "header_read_timeout_ms",
+            ),
+            ("[server]\nmax_connections = 0\n", "max_connections"),
             ("[failover]\nbreaker_failures = 0\n", "breaker_failures"),
         ] {
             jail.create_file("range.toml", file)?;

@@ -390,6 +390,16 @@ fn compose_runs_origami_over_two_replicated_minio_regions() {
     effective.extend(env.clone());
     let effective: Vec<(String, String)> = effective.into_iter().collect();
     let (config, server) = load(None, &effective);
+    // Compose's SIGKILL comes after the server's own shutdown grace.
+    let stop = string(&origami["stop_grace_period"]);
+    let stop_secs: u64 = stop
+        .strip_suffix('s')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("stop_grace_period {stop:?} is not whole seconds"));
+    assert!(
+        stop_secs > server.connections.shutdown_grace.as_secs(),
+        "stop_grace_period {stop} <= [server] shutdown_grace_ms"
+    );
     let port = port_of(&config.listen);
     assert!(
         published(origami)
@@ -749,6 +759,17 @@ fn kubernetes_manifests_agree_with_the_server() {
     assert!(
         grace > sleep + longest,
         "terminationGracePeriodSeconds {grace} <= preStop {sleep} s + {longest} s"
+    );
+    // The server's own shutdown grace lets the longest request finish, and ends before the
+    // kubelet's SIGKILL would.
+    let shutdown_grace = server.connections.shutdown_grace.as_secs();
+    assert!(
+        shutdown_grace >= longest,
+        "[server] shutdown_grace_ms ({shutdown_grace} s) < the longest request ({longest} s)"
+    );
+    assert!(
+        grace > sleep + shutdown_grace,
+        "terminationGracePeriodSeconds {grace} <= preStop {sleep} s + shutdown grace {shutdown_grace} s"
     );
 
     // Resources: one worker per CPU of the limit.

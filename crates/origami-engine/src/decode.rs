@@ -198,6 +198,14 @@ fn decode_jpeg(
     limits: &Limits,
 ) -> Result<Bitmap> {
     let tj = |e: turbojpeg::Error| EngineError::corrupt(format!("JPEG: {e}"));
+    // Rare (stray bytes between header segments): the decoder gets a copy without them.
+    let cleaned;
+    let bytes = if header.stray_ranges.is_empty() {
+        bytes
+    } else {
+        cleaned = without_ranges(bytes, &header.stray_ranges);
+        cleaned.as_slice()
+    };
     let mut decompressor = Decompressor::new().map_err(tj)?;
     decompressor
         .set_scan_limit(limits.max_jpeg_scans)
@@ -217,18 +225,22 @@ fn decode_jpeg(
     };
     let pitch = scaled.width * format.size();
     let mut pixels = vec![0u8; pitch * scaled.height];
-    decompressor
-        .decompress(
-            bytes,
-            turbojpeg::Image {
-                pixels: pixels.as_mut_slice(),
-                width: scaled.width,
-                pitch,
-                height: scaled.height,
-                format,
-            },
-        )
-        .map_err(tj)?;
+    let decoded = decompressor.decompress(
+        bytes,
+        turbojpeg::Image {
+            pixels: pixels.as_mut_slice(),
+            width: scaled.width,
+            pitch,
+            height: scaled.height,
+            format,
+        },
+    );
+    match decoded {
+        Ok(()) => {}
+        // The whole image was decoded; only a warning about its metadata was raised.
+        Err(turbojpeg::Error::TurboJpegError(message)) if is_benign_warning(&message) => {}
+        Err(err) => return Err(tj(err)),
+    }
     let (w, h) = (scaled.width as u32, scaled.height as u32);
     if cmyk {
         if header.adobe {
@@ -242,6 +254,35 @@ fn decode_jpeg(
         Some(profile) => color::to_srgb(bitmap, profile),
         None => Ok(bitmap),
     }
+}
+
+/// `bytes` without the (sorted, disjoint) `ranges`.
+fn without_ranges(bytes: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut kept_from = 0;
+    for range in ranges {
+        out.extend_from_slice(&bytes[kept_from..range.start]);
+        kept_from = range.end;
+    }
+    out.extend_from_slice(&bytes[kept_from..]);
+    out
+}
+
+/// Whether `message` is a libjpeg warning that leaves every pixel decoded: stray bytes between
+/// segments, an unknown JFIF revision or Adobe transform code, a damaged ICC marker, or scan
+/// parameters a sequential JPEG should not carry. TurboJPEG decodes to the end through
+/// warnings and then reports the last one as its error; browsers display these images, so
+/// they are served. Warnings that mean lost pixels (a bad Huffman code, a premature end of the
+/// data) stay errors.
+fn is_benign_warning(message: &str) -> bool {
+    const BENIGN: [&str; 5] = [
+        "extraneous bytes before marker",
+        "unknown JFIF revision number",
+        "Unknown Adobe color transform code",
+        "bad ICC marker",
+        "Invalid SOS parameters for sequential JPEG",
+    ];
+    BENIGN.iter().any(|warning| message.contains(warning))
 }
 
 /// Decodes with an `image` crate decoder, bounded by `limits`; returns the bitmap and the

@@ -53,6 +53,13 @@ pub(crate) struct Header {
     /// block, every component at its own sampling). A progressive JPEG is decoded through a
     /// buffer of this size whatever the output scale.
     pub coefficient_bytes: u64,
+    /// PNG only: 16 bits per sample (decoded through a buffer twice the size of the 8-bit
+    /// bitmap it becomes).
+    pub sixteen_bit: bool,
+    /// JPEG only: byte ranges of stray data between the header's segments, which libjpeg
+    /// skips with a warning that TurboJPEG turns into a failed header read; the decoder is
+    /// given the file without them.
+    pub stray_ranges: Vec<std::ops::Range<usize>>,
 }
 
 impl Header {
@@ -72,6 +79,8 @@ impl Header {
             icc_profile: None,
             adobe: false,
             coefficient_bytes: 0,
+            sixteen_bit: false,
+            stray_ranges: Vec::new(),
         }
     }
 }
@@ -152,10 +161,17 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
     let mut adobe = false;
     let mut sof: Option<(u32, u32, u8, bool)> = None;
     let mut coefficient_bytes = 0;
+    let mut stray_ranges = Vec::new();
     loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        if *b.get(pos).ok_or_else(|| truncated("JPEG"))? != 0xFF {
-            return Err(EngineError::corrupt("JPEG marker expected"));
+        // Stray bytes between segments are skipped up to the next 0xFF, as libjpeg does (with
+        // a warning; browsers show such files). Markers may be preceded by any number of 0xFF
+        // fill bytes.
+        let stray_start = pos;
+        while *b.get(pos).ok_or_else(|| truncated("JPEG"))? != 0xFF {
+            pos += 1;
+        }
+        if pos > stray_start {
+            stray_ranges.push(stray_start..pos);
         }
         while b.get(pos) == Some(&0xFF) {
             pos += 1;
@@ -207,6 +223,8 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
         icc_profile: join_icc(icc_chunks),
         adobe: adobe && components == 4,
         coefficient_bytes,
+        sixteen_bit: false,
+        stray_ranges,
     })
 }
 
@@ -275,6 +293,8 @@ fn png_header(b: &[u8]) -> Result<Header> {
         icc_profile: None,
         adobe: false,
         coefficient_bytes: 0,
+        sixteen_bit: b[24] == 16,
+        stray_ranges: Vec::new(),
     })
 }
 
@@ -386,6 +406,8 @@ fn webp_header(b: &[u8]) -> Result<Header> {
         icc_profile: icc,
         adobe: false,
         coefficient_bytes: 0,
+        sixteen_bit: false,
+        stray_ranges: Vec::new(),
     })
 }
 

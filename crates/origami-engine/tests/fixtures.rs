@@ -302,3 +302,34 @@ fn tiny_and_grayscale_inputs_work() {
     let p = g.pixel(100, 100);
     assert!(p[0] == p[1] && p[1] == p[2], "grey stays grey: {p:?}");
 }
+
+/// `bytes` with `junk` inserted before the first marker `0xFF marker` after the SOI.
+fn with_junk_before(bytes: &[u8], marker: u8, junk: &[u8]) -> Vec<u8> {
+    let at = bytes
+        .windows(2)
+        .skip(2)
+        .position(|w| w == [0xFF, marker])
+        .map(|p| p + 2)
+        .unwrap_or_else(|| panic!("no marker 0x{marker:02X}"));
+    [&bytes[..at], junk, &bytes[at..]].concat()
+}
+
+#[test]
+fn jpegs_with_benign_warnings_decode_like_browsers_and_damaged_ones_do_not() {
+    let limits = Limits::default();
+    let clean = fixture("baseline.jpg");
+    let expected = decode(&clean, &limits).unwrap();
+    // "Corrupt JPEG data: 3 extraneous bytes before marker 0xda / 0xdb": stray bytes between
+    // segments, which libjpeg skips with a warning (cameras and editors write them).
+    for marker in [0xDA, 0xDB] {
+        let stray = with_junk_before(&clean, marker, &[0x00, 0x11, 0x22]);
+        let decoded = decode(&stray, &limits).unwrap_or_else(|e| panic!("0x{marker:02X}: {e}"));
+        assert_eq!(decoded.data(), expected.data(), "0x{marker:02X}");
+        let out = transform(&stray, &pipeline("thumb/32/32"), ImageFormat::Png, &limits);
+        assert!(out.is_ok(), "0x{marker:02X}: {out:?}");
+    }
+    // Cut inside the entropy-coded data: pixels are missing, which stays an error.
+    let cut = &clean[..clean.len() * 2 / 3];
+    let err = decode(cut, &limits).expect_err("a truncated JPEG");
+    assert!(matches!(err, EngineError::Corrupt(_)), "{err}");
+}

@@ -154,6 +154,12 @@ impl ResultCache {
     /// Looks `key` up; on a miss builds and runs `make()` once for all concurrent callers of
     /// the same key (coalescing) and caches its result (errors are not cached). `make` is only
     /// called on a miss, so a hit copies nothing.
+    ///
+    /// The making runs in a task of its own, so a caller that gives up (its request deadline
+    /// passed, its client went away) does not cancel it: the result still lands in the cache,
+    /// and the CDN's retry of a `503 timeout` is a hit or joins the work in flight instead of
+    /// starting it again. What may be left running this way is bounded by the CPU pool's
+    /// admission limit, which every transform passes.
     pub(crate) async fn get_or_make<M, F>(
         &self,
         key: &str,
@@ -161,7 +167,7 @@ impl ResultCache {
     ) -> Result<(Cached, Outcome), ApiError>
     where
         M: FnOnce() -> F,
-        F: Future<Output = Result<(Cached, Made), ApiError>> + Send,
+        F: Future<Output = Result<(Cached, Made), ApiError>> + Send + 'static,
     {
         if let Some(found) = self.cache.get(key).await {
             self.stats.count(Outcome::Hit);
@@ -169,16 +175,28 @@ impl ResultCache {
         }
         self.stats.lookups.fetch_add(1, Ordering::SeqCst);
         // Set only when this caller's `make` ran; otherwise another caller's did (coalesced).
-        let made_here = OnceLock::new();
+        let made_here = Arc::new(OnceLock::new());
         let make = make();
-        let result = self
-            .cache
-            .try_get_with(key.to_owned(), async {
-                let (value, made) = make.await?;
-                let _ = made_here.set(made);
-                Ok::<_, ApiError>(value)
-            })
-            .await;
+        let cache = self.cache.clone();
+        let key = key.to_owned();
+        let made = made_here.clone();
+        let making = tokio::spawn(async move {
+            cache
+                .try_get_with(key, async move {
+                    let (value, how) = make.await?;
+                    let _ = made.set(how);
+                    Ok::<_, ApiError>(value)
+                })
+                .await
+        });
+        let result = match making.await {
+            Ok(result) => result,
+            Err(join) => {
+                // Only a panic gets here (nothing aborts the task): a bug, reported as such.
+                tracing::error!(error = %join, "making a cache entry failed");
+                return Err(ApiError::internal("the request failed unexpectedly"));
+            }
+        };
         let outcome = match made_here.get() {
             Some(Made::Computed) => Outcome::Miss,
             Some(Made::FromDerived) => Outcome::Derived,

@@ -744,7 +744,7 @@ async fn transforms_wait_for_the_memory_budget() {
 }
 
 #[tokio::test]
-async fn request_deadline_answers_503() {
+async fn a_request_past_its_deadline_answers_503_and_its_work_lands_in_the_cache() {
     let (store, _dirs) = local_store(&["deadline"]);
     let hash = put_fixture(&store, "baseline.jpg").await;
     let gate = Gate::new();
@@ -756,14 +756,26 @@ async fn request_deadline_answers_503() {
     let server = spawn_server(config, store).await;
     let http = client();
     gate.hold("thumb/61/61");
-    let response = http
-        .get(server.url(&format!("/thumb/61/61/{hash}.jpg")))
-        .send()
-        .await
-        .unwrap();
+    let url = server.url(&format!("/thumb/61/61/{hash}.jpg"));
+    let response = http.get(&url).send().await.unwrap();
     assert_eq!(header(&response, "retry-after"), Some("1"));
     assert_error(response, 503, "timeout").await;
+    // The transform was not thrown away with the request: once it finishes, the retry is
+    // answered from the cache, and the work was done once.
     gate.release();
+    let mut retried = None;
+    for _ in 0..100 {
+        let response = http.get(&url).send().await.unwrap();
+        if response.status() == StatusCode::OK {
+            retried = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let retried = retried.expect("the retry succeeds");
+    assert!(!retried.bytes().await.unwrap().is_empty());
+    let stats = server.state.stats();
+    assert_eq!(stats.transforms, 1, "{stats:?}");
 }
 
 #[tokio::test]

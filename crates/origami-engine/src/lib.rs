@@ -40,6 +40,7 @@
 mod bitmap;
 mod blur;
 mod color;
+mod cost;
 mod decode;
 mod encode;
 mod error;
@@ -57,6 +58,7 @@ mod smart;
 mod working_copy;
 
 pub use bitmap::{Bitmap, Channels};
+pub use cost::Cost;
 pub use encode::FLATTEN_BACKGROUND;
 pub use error::{EngineError, Result};
 pub use format::ImageFormat;

@@ -28,6 +28,11 @@ pub struct Limits {
     pub max_jpeg_scans: u32,
     /// AVIF encoder speed, 1 (slow, small) ..= 10 (fast). Default 9.
     pub avif_speed: u8,
+    /// Most CPU time one derivative may take, in estimated milliseconds of one core (see
+    /// [`Cost`](crate::Cost)); a request over it is refused before any pixel is decoded.
+    /// Default 6000: every resize of a 50 MP JPEG to the default 4096-pixel `max_output_side`
+    /// in any lossy format is under it, while a 4096x4096 lossless WebP (about 12 s) is not.
+    pub max_cost: u64,
 }
 
 impl Default for Limits {
@@ -39,6 +44,7 @@ impl Default for Limits {
             max_input_bytes: 64 << 20,
             max_jpeg_scans: 64,
             avif_speed: 9,
+            max_cost: 6000,
         }
     }
 }

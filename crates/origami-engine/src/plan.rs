@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::bitmap::Bitmap;
+use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
@@ -122,28 +123,58 @@ impl<I: AsRef<[u8]>> Plan<I> {
         &self.source.header().info
     }
 
-    /// An estimate of the memory, in bytes, that [`Plan::run`] needs at its peak (no pixel is
-    /// decoded to make it): the decoded image (at its shrink-on-load scale) twice over, for the
-    /// bitmap and the working copy an operation makes; the first operation's result (RGBA)
-    /// twice over, for the resize and the encoder's buffers; 256 KiB of codec state; and for a
-    /// progressive JPEG the whole-image coefficient buffer libjpeg decodes through.
+    /// What [`Plan::run`] for `format` is estimated to cost, from the header alone: CPU time
+    /// (a JPEG's entropy decoding of every stored pixel, the decode at its shrink-on-load
+    /// scale, each resize, blur and the encoder, weighted per pixel) and peak memory (the
+    /// decoded image twice over, for the bitmap and the working copy an operation makes; the
+    /// buffer a non-JPEG decoder converts from (twice as wide for a 16-bit PNG); a progressive
+    /// JPEG's whole-image coefficient buffer; each
+    /// operation's result twice over; the encoder's working memory; 256 KiB of codec state).
+    ///
     /// Servers weigh concurrent transforms with it, so that several large ones do not run at
-    /// once.
-    pub fn working_memory(&self) -> u64 {
+    /// once and the expensive ones do not take every worker; [`Plan::run`] refuses a cost
+    /// over [`Limits::max_cost`].
+    pub fn cost(&self, format: ImageFormat) -> Cost {
         let header = self.source.header();
+        let info = &header.info;
         let (width, height, channels) = decode::decoded_size(header, self.min_size);
-        let decoded = u64::from(width) * u64::from(height) * u64::from(channels);
-        // The first operation's size before any crop (at least its output), or the decoded
-        // image.
-        let result = self
-            .min_size
-            .map_or(decoded, |(w, h)| u64::from(w) * u64::from(h) * 4);
-        let coefficients = if header.info.progressive {
+        let decoded = u64::from(width) * u64::from(height);
+        let decoded_bytes = decoded * u64::from(channels);
+        // The `image` crate's decoders (all but JPEG) decode into a buffer of their own and
+        // convert it into the bitmap's layout: up to 4 bytes a pixel more (RGBA), twice that
+        // for a 16-bit PNG, whose samples are twice as wide.
+        let conversion = match info.format {
+            ImageFormat::Jpeg => 0,
+            _ if header.sixteen_bit => 8 * decoded,
+            _ => 4 * decoded,
+        };
+        let coefficients = if info.progressive {
             header.coefficient_bytes
         } else {
             0
         };
-        2 * decoded + 2 * result + coefficients + (256 << 10)
+        let stored = u64::from(info.width) * u64::from(info.height);
+        let memory = 2 * decoded_bytes + conversion + coefficients + (256 << 10);
+        // Decoded as stored, then turned upright.
+        let upright = if info.orientation >= 5 {
+            (height, width)
+        } else {
+            (width, height)
+        };
+        cost::source(info.format, info.progressive, stored, decoded, memory).then(cost::finish(
+            upright,
+            &self.ops,
+            self.quality,
+            format,
+            &self.limits,
+        ))
+    }
+
+    /// An estimate of the memory, in bytes, that [`Plan::run`] needs at its peak for the
+    /// cheapest encoder to size: [`Plan::cost`]'s memory for a PNG. For callers that weigh a
+    /// decode whatever it is encoded to.
+    pub fn working_memory(&self) -> u64 {
+        self.cost(ImageFormat::Png).memory_bytes
     }
 
     /// Decodes the input, runs the pipeline and encodes the result as `format`.
@@ -155,10 +186,11 @@ impl<I: AsRef<[u8]>> Plan<I> {
     /// fit. Transparent images written as JPEG are flattened onto white.
     ///
     /// Fails with [`EngineError::Corrupt`] when the pixels cannot be decoded,
-    /// [`EngineError::TooLarge`] when the output exceeds what `format` or the limits allow
-    /// (another format may succeed), and [`EngineError::Internal`] when resizing or encoding
+    /// [`EngineError::TooLarge`] when the output exceeds what `format` or the limits allow, or
+    /// its [cost](Plan::cost) is over [`Limits::max_cost`] (another format may succeed), and [`EngineError::Internal`] when resizing or encoding
     /// fails.
     pub fn run(&self, format: ImageFormat) -> Result<Transformed> {
+        self.cost(format).check(format, &self.limits)?;
         let bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
         finish(bitmap, &self.ops, self.quality, &self.limits, format)
     }

@@ -15,6 +15,7 @@
 use std::io::Cursor;
 
 use crate::bitmap::{Bitmap, Channels};
+use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
@@ -287,14 +288,22 @@ impl WorkingCopy {
         within(step.needs, (self.bitmap.width(), self.bitmap.height())).then_some(step)
     }
 
-    /// An estimate of the memory [`WorkingCopy::run`] needs beyond the copy itself: the first
-    /// operation's result twice over (the resize and the encoder's buffers) and codec state.
-    pub fn run_memory(&self, pipeline: &Pipeline, limits: &Limits) -> u64 {
+    /// What [`WorkingCopy::run`] for `format` is estimated to cost beyond the copy itself (see
+    /// [`Plan::cost`](crate::Plan::cost)): the first resize from the copy, the later
+    /// operations and the encoder; nothing is decoded. A pipeline that does not
+    /// [fit](WorkingCopy::fits) the copy costs nothing here (it is not made from it).
+    pub fn cost(&self, pipeline: &Pipeline, format: ImageFormat, limits: &Limits) -> Cost {
         let ops: Vec<Op> = pipeline.scaled_ops().collect();
-        let (w, h) = self
-            .first_step(&ops, limits)
-            .map_or((self.bitmap.width(), self.bitmap.height()), |s| s.needs);
-        2 * u64::from(w) * u64::from(h) * 4 + (256 << 10)
+        let Some(step) = self.first_step(&ops, limits) else {
+            return Cost::default();
+        };
+        cost::resample(step.needs, step.output).then(cost::finish(
+            step.output,
+            &ops[1..],
+            pipeline.quality(),
+            format,
+            limits,
+        ))
     }
 
     /// Runs `pipeline` on the copy and encodes the result as `format`. The output has the size
@@ -315,6 +324,7 @@ impl WorkingCopy {
                 "this pipeline is not made from a working copy",
             ));
         };
+        self.cost(pipeline, format, limits).check(format, limits)?;
         let (w, h) = step.output;
         let source = self.source_for(step.needs);
         let first = match step.crop {

@@ -54,6 +54,18 @@ impl Drop for Reservation {
     }
 }
 
+impl Reservation {
+    /// Gives back all but `bytes` of this reservation (nothing when it holds no more): for a
+    /// reservation made for an upper bound, once the real size is known.
+    pub(crate) fn shrink_to(&mut self, bytes: u64) {
+        if bytes < self.bytes {
+            self.shared.lock().free += self.bytes - bytes;
+            self.bytes = bytes;
+            self.shared.changed.notify_waiters();
+        }
+    }
+}
+
 /// Removes a waiter that gave up (its future was dropped) from the line.
 struct InLine<'a> {
     shared: &'a Shared,
@@ -176,6 +188,22 @@ mod tests {
         let c = c.await;
         assert_eq!(budget.free(), 50);
         drop((b, c));
+        assert_eq!(budget.free(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_shrunk_reservation_gives_back_the_rest() {
+        let budget = MemoryBudget::new(100);
+        let mut upper_bound = budget.reserve(80).await;
+        let waiting = budget.reserve(50);
+        tokio::pin!(waiting);
+        assert!(pending(&mut waiting).await);
+        upper_bound.shrink_to(30);
+        let other = waiting.await;
+        assert_eq!(budget.free(), 20);
+        upper_bound.shrink_to(40);
+        assert_eq!(budget.free(), 20, "a reservation never grows");
+        drop((upper_bound, other));
         assert_eq!(budget.free(), 100);
     }
 

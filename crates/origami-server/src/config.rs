@@ -36,6 +36,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Budget of the in-memory result cache, in bytes of cached bodies (default 256 MiB).
     pub cache_memory_bytes: u64,
+    /// Bytes of originals that `GET /original/` responses may hold at once while they are
+    /// read and sent, however slowly clients read; more requests wait, within their deadline
+    /// (default 256 MiB).
+    pub max_original_bytes_in_flight: u64,
     /// Read derivatives from the store's derived space before transforming, and write new ones
     /// there in the background, so replicas share work (default false here; the `origami`
     /// command turns it on for S3).
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
             transform_memory_bytes: DEFAULT_TRANSFORM_MEMORY_PER_WORKER * workers as u64,
             request_timeout: Duration::from_secs(10),
             cache_memory_bytes: 256 << 20,
+            max_original_bytes_in_flight: 256 << 20,
             persist_derivatives: false,
             connections: ConnectionLimits::default(),
             working_copy: WorkingCopyConfig {

@@ -1,5 +1,6 @@
 //! The accept loop: HTTP/1.1 connections with a header-read deadline (which also closes idle
-//! keep-alive connections), a cap on open connections, and a graceful shutdown that closes idle
+//! keep-alive connections), a send timeout for clients that stop reading, a cap on open
+//! connections, and a graceful shutdown that closes idle
 //! connections at once and waits for in-flight requests only up to a grace period.
 //!
 //! `axum::serve` has none of these: a silent or half-open connection stays open for ever, and
@@ -15,6 +16,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_io_timeout::TimeoutStream;
 
 use crate::metrics as m;
 
@@ -26,6 +28,9 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Connections open at once; one more is closed as soon as it is accepted.
     pub max_connections: usize,
+    /// Time a write to the client may wait without progress (the client reads nothing);
+    /// then the connection is closed, releasing what its response held.
+    pub send_timeout: Duration,
     /// After shutdown begins, how long in-flight requests may take before their connections are
     /// dropped.
     pub shutdown_grace: Duration,
@@ -36,6 +41,7 @@ impl Default for ConnectionLimits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
+            send_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -76,8 +82,12 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        // A write pending for `send_timeout` fails with `TimedOut`, which ends the connection.
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.send_timeout));
+        let stream = TokioIo::new(Box::pin(stream));
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(builder.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");

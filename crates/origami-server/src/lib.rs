@@ -59,6 +59,7 @@ mod connections;
 mod error;
 pub mod metrics;
 mod middleware;
+mod original_sends;
 mod originals;
 mod path;
 mod pool;

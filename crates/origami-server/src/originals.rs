@@ -56,9 +56,10 @@ impl Originals {
     /// An original through the memory cache (the `/original/` route).
     pub(crate) async fn cached(&self, hash: &ContentHash) -> Result<(Cached, Outcome), ApiError> {
         let hash = *hash;
+        let store = self.store.clone();
         self.cache
             .get_or_make(&original_key(&hash), || async move {
-                let got = self.store.get(&hash).await?;
+                let got = store.get(&hash).await?;
                 let content_type = ImageFormat::sniff(&got.bytes)
                     .map_or("application/octet-stream", |f| f.mime_type());
                 let cached = Cached {
@@ -69,6 +70,16 @@ impl Originals {
                 Ok((cached, Made::Computed))
             })
             .await
+    }
+
+    /// The size of an original, when it is known without reading it: its probe facts or its
+    /// bytes are in memory.
+    pub(crate) async fn known_size(&self, hash: &ContentHash) -> Option<u64> {
+        if let Some(info) = self.infos.get(hash).await {
+            return Some(info.bytes);
+        }
+        let cached = self.cache.peek(&original_key(hash)).await?;
+        Some(cached.bytes.len() as u64)
     }
 
     /// Probe facts about an original (cached by hash).

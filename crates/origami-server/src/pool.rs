@@ -41,6 +41,11 @@ pub enum PoolError {
 /// disconnect): the limit always reflects real CPU use. A caller that gives up while waiting
 /// leaves the queue without running anything.
 ///
+/// Expensive work (estimated at [`EXPENSIVE_WORK_MS`] or more) runs in a lane of its own: at
+/// most half the workers (at least one) at once, waiting in a queue of its own, so that a burst
+/// of costly URLs queues behind itself instead of taking every worker and every queue place
+/// from ordinary requests (measured in `benches/abuse.sh`).
+///
 /// Dedicated threads rather than Tokio's blocking pool: that pool grows a thread per concurrent
 /// file read, and transforms spread over all of them would leave a per-thread allocator heap
 /// holding pixel buffers on each (measured: 67 threads and 1.2 GB peak RSS at c=32, against a
@@ -55,6 +60,10 @@ pub struct TransformPool {
     permits: Arc<Semaphore>,
     /// A transform reserves its estimated memory here before it starts.
     memory: MemoryBudget,
+    /// Expensive callers that left the ordinary queue for the expensive lane, not finished.
+    expensive_admitted: Arc<AtomicUsize>,
+    /// Workers expensive work may hold at once: half of them, at least one.
+    expensive_lane: Arc<Semaphore>,
     workers: usize,
     max_queue: usize,
 }
@@ -78,6 +87,33 @@ impl Drop for Admitted {
     }
 }
 
+/// A place in the expensive lane's queue, given back on drop.
+#[derive(Debug)]
+struct InExpensiveLane(Arc<AtomicUsize>);
+
+impl Drop for InExpensiveLane {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Work estimated at this many milliseconds of one core or more runs in the expensive lane
+/// (see [`TransformPool`]): ten times an ordinary derivative of a 20 MP photo, a fraction of
+/// the default `limits.max_cost`.
+pub const EXPENSIVE_WORK_MS: u64 = 400;
+
+/// What a caller holds while its work waits for and runs on a worker (released on drop).
+#[derive(Debug)]
+enum Place {
+    /// An ordinary caller: its admission (a queue place and a stage).
+    Ordinary { _admission: Admission },
+    /// An expensive one: its place in the expensive lane and one of the lane's workers.
+    Expensive {
+        _lane: InExpensiveLane,
+        _worker: OwnedSemaphorePermit,
+    },
+}
+
 impl TransformPool {
     /// A pool of `workers` (at least 1) threads with a queue of `max_queue` waiting callers,
     /// running transforms whose estimated memory adds up to at most `memory_budget` bytes
@@ -98,6 +134,8 @@ impl TransformPool {
             stages: Arc::new(Semaphore::new(2 * workers)),
             permits: Arc::new(Semaphore::new(workers)),
             memory: MemoryBudget::new(memory_budget),
+            expensive_admitted: Arc::new(AtomicUsize::new(0)),
+            expensive_lane: Arc::new(Semaphore::new((workers / 2).max(1))),
             workers,
             max_queue,
         })
@@ -149,6 +187,22 @@ impl TransformPool {
         })
     }
 
+    /// A place in the expensive lane's queue, or [`PoolError::Saturated`] when `workers +
+    /// max_queue` expensive callers already wait or run.
+    fn enter_expensive_lane(&self) -> Result<InExpensiveLane, PoolError> {
+        let limit = self.workers + self.max_queue;
+        let taken = self
+            .expensive_admitted
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        if taken.is_err() {
+            m::rejected("saturated");
+            return Err(PoolError::Saturated);
+        }
+        Ok(InExpensiveLane(self.expensive_admitted.clone()))
+    }
+
     /// Runs `work` on a worker: [`admit`](Self::admit), then [`Admission::run`].
     pub async fn run<T, F>(&self, work: F) -> Result<T, PoolError>
     where
@@ -168,28 +222,52 @@ impl Admission {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.run_weighted(0, work).await
+        self.run_weighted(0, 0, work).await
     }
 
-    /// Runs `work`, which needs about `memory` bytes, once that much of the pool's memory
-    /// budget is free (see [`MemoryBudget`](crate::budget::MemoryBudget): work over the whole
-    /// budget runs alone) and a worker is.
-    pub async fn run_weighted<T, F>(self, memory: u64, work: F) -> Result<T, PoolError>
+    /// Runs `work`, which needs about `memory` bytes and `work_ms` milliseconds of one core,
+    /// once that much of the pool's memory budget is free (see
+    /// [`MemoryBudget`](crate::budget::MemoryBudget): work over the whole budget runs alone)
+    /// and a worker is. Work of [`EXPENSIVE_WORK_MS`] or more leaves the ordinary queue for the
+    /// expensive lane (refused with [`PoolError::Saturated`] when that lane's queue is full).
+    pub async fn run_weighted<T, F>(
+        self,
+        memory: u64,
+        work_ms: u64,
+        work: F,
+    ) -> Result<T, PoolError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let budget = self.pool.memory.reserve(memory).await;
-        let permit = self
-            .pool
+        let pool = self.pool.clone();
+        let place = if work_ms >= EXPENSIVE_WORK_MS {
+            let lane = pool.enter_expensive_lane()?;
+            // Out of the ordinary queue before waiting: ordinary callers take its place.
+            drop(self);
+            let worker = pool
+                .expensive_lane
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| PoolError::Closed)?;
+            Place::Expensive {
+                _lane: lane,
+                _worker: worker,
+            }
+        } else {
+            Place::Ordinary { _admission: self }
+        };
+        let budget = pool.memory.reserve(memory).await;
+        let permit = pool
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| PoolError::Closed)?;
-        m::queue_depth(self.pool.queue_depth());
+        m::queue_depth(pool.queue_depth());
         let (done, result) = tokio::sync::oneshot::channel();
-        let threads = self.pool.threads.clone();
+        let threads = pool.threads.clone();
         // Holding a permit means a thread is free: the closure starts at once.
         threads.spawn(move || {
             let output = work();
@@ -197,7 +275,7 @@ impl Admission {
             // client's next request never finds them still taken.
             drop(permit);
             drop(budget);
-            drop(self);
+            drop(place);
             let _ = done.send(output);
         });
         result.await.map_err(|_| PoolError::Failed)
@@ -244,6 +322,66 @@ mod tests {
         assert_eq!(failed, PoolError::Failed);
         assert_eq!(pool.busy(), 0);
         assert_eq!(pool.run(|| 5).await.unwrap(), 5);
+    }
+
+    /// Runs a job of `work_ms` on `pool` that holds its worker until `release` is dropped;
+    /// returns once it runs.
+    async fn hold_worker(
+        pool: &TransformPool,
+        work_ms: u64,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), PoolError>>,
+    ) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let pool = pool.clone();
+        let job = tokio::spawn(async move {
+            let admission = pool.admit().await?;
+            admission
+                .run_weighted(0, work_ms, move || {
+                    let _ = started_tx.send(());
+                    let _ = held.recv();
+                })
+                .await
+        });
+        started_rx.await.unwrap();
+        (release, job)
+    }
+
+    #[tokio::test]
+    async fn expensive_work_leaves_a_worker_and_the_queue_to_ordinary_work() {
+        // Two workers, no ordinary queue: an ordinary job beyond two would be refused.
+        let pool = TransformPool::new(2, 0, MIB).unwrap();
+        let (release_first, first) = hold_worker(&pool, EXPENSIVE_WORK_MS).await;
+        // A second expensive job waits in its own lane for the first, out of the ordinary
+        // queue: it holds neither a worker nor an ordinary place.
+        let second = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.admit()
+                    .await?
+                    .run_weighted(0, EXPENSIVE_WORK_MS * 10, || 2)
+                    .await
+            })
+        };
+        while pool.expensive_admitted.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pool.busy(), 1);
+        // Ordinary work still gets the other worker at once, and a queue place.
+        let ordinary = tokio::time::timeout(std::time::Duration::from_secs(5), pool.run(|| 1))
+            .await
+            .expect("ordinary work must not wait behind expensive work");
+        assert_eq!(ordinary, Ok(1));
+        assert!(
+            !second.is_finished(),
+            "one expensive job at a time on two workers"
+        );
+        release_first.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(second.await.unwrap(), Ok(2));
+        assert_eq!(pool.expensive_admitted.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use origami_engine::{
-    EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, Transformed, ENGINE_VERSION,
+    Cost, EngineError, ImageFormat, Limits, Op, Pipeline, ThumbHash, Transformed, ENGINE_VERSION,
 };
 use origami_store::{ContentHash, DerivedKey, Store};
 
@@ -78,15 +78,16 @@ impl Renderer {
         self.cache
             .get_or_make(rendition.key(), || {
                 let rendition = rendition.clone();
+                let this = self.clone();
                 async move {
-                    let derived_key = self
+                    let derived_key = this
                         .persist_derivatives
                         .then(|| DerivedKey::new(*rendition.hash(), rendition.spec()).ok())
                         .flatten();
-                    if let Some(found) = self.read_derived(derived_key.as_ref()).await {
+                    if let Some(found) = this.read_derived(derived_key.as_ref()).await {
                         return Ok((found, Made::FromDerived));
                     }
-                    let (made, format) = self.transform(&rendition).await?;
+                    let (made, format) = this.transform(&rendition).await?;
                     if let Some(key) = derived_key {
                         // A fallback (a negotiated AVIF made as WebP) is stored as what it is,
                         // under the spec of its own format, never under the one asked for.
@@ -100,7 +101,7 @@ impl Renderer {
                             .ok()
                         };
                         if let Some(key) = key {
-                            self.write_derived(key, made.bytes.clone());
+                            this.write_derived(key, made.bytes.clone());
                         }
                     }
                     Ok((made, Made::Computed))
@@ -164,8 +165,12 @@ impl Renderer {
         // The header is parsed once, here (microseconds); a bad one fails inside the job below,
         // like any other engine error.
         let planned = origami_engine::plan(source, rendition.pipeline(), &self.limits);
-        let memory = planned.as_ref().map_or(0, |plan| plan.working_memory());
-        self.make(rendition, admission, memory, region, move |format| {
+        let cost = match &planned {
+            Ok(plan) => weigh(rendition, &self.limits, |format| plan.cost(format))
+                .map_err(|e| e.with_region(Some(region.to_string())))?,
+            Err(_) => Cost::default(),
+        };
+        self.make(rendition, admission, cost, region, move |format| {
             planned.as_ref().map_err(Clone::clone)?.run(format)
         })
         .await
@@ -182,8 +187,11 @@ impl Renderer {
         let admission = self.pool.admit().await?;
         let pipeline = rendition.pipeline().clone();
         let limits = self.limits;
-        let memory = ready.copy.run_memory(&pipeline, &limits);
-        self.make(rendition, admission, memory, region, move |format| {
+        let cost = weigh(rendition, &limits, |format| {
+            ready.copy.cost(&pipeline, format, &limits)
+        })
+        .map_err(|e| e.with_region(Some(region.to_string())))?;
+        self.make(rendition, admission, cost, region, move |format| {
             ready.copy.run(&pipeline, format, &limits)
         })
         .await
@@ -196,7 +204,7 @@ impl Renderer {
         &self,
         rendition: &Rendition,
         admission: Admission,
-        memory: u64,
+        cost: Cost,
         region: Arc<str>,
         run: F,
     ) -> Result<(Cached, ImageFormat), ApiError>
@@ -207,7 +215,7 @@ impl Renderer {
         let negotiated = rendition.negotiated();
         let op = op_label(rendition.pipeline());
         let out = self
-            .run_engine(admission, memory, rendition.key(), move || {
+            .run_engine(admission, cost, rendition.key(), move || {
                 let start = Instant::now();
                 let mut result = run(format);
                 if negotiated
@@ -242,36 +250,37 @@ impl Renderer {
         let hash = *hash;
         let make = || {
             let key = key.clone();
+            let this = self.clone();
             async move {
-                let (copy, original) = if self.copies.enabled() {
-                    self.copies.get(&hash).await?
+                let (copy, original) = if this.copies.enabled() {
+                    this.copies.get(&hash).await?
                 } else {
                     (CopyState::NotWorthIt, None)
                 };
-                let admission = self.pool.admit().await?;
-                let limits = self.limits;
+                let admission = this.pool.admit().await?;
+                let limits = this.limits;
                 // From the working copy when the original has one (a decode of nothing), else
                 // from the original at its smallest useful scale.
-                let (work, memory, region): (Box<dyn FnOnce() -> _ + Send>, u64, Arc<str>) =
+                let (work, cost, region): (Box<dyn FnOnce() -> _ + Send>, Cost, Arc<str>) =
                     match copy {
                         CopyState::Ready(ready) => {
                             let region = ready.region.clone();
-                            (Box::new(move || ready.copy.thumbhash()), 0, region)
+                            let work = move || ready.copy.thumbhash();
+                            (Box::new(work), Cost::default(), region)
                         }
                         CopyState::NotWorthIt => {
                             let (source, region) = match original {
                                 Some(read) => read,
-                                None => self.originals.read(&hash).await?,
+                                None => this.originals.read(&hash).await?,
                             };
-                            let memory =
-                                origami_engine::working_memory(&source, &THUMBHASH_DECODE, &limits)
-                                    .unwrap_or(0);
+                            let cost = origami_engine::plan(&source, &THUMBHASH_DECODE, &limits)
+                                .map_or(Cost::default(), |plan| plan.cost(ImageFormat::Png));
                             let work = move || origami_engine::thumbhash(&source, &limits);
-                            (Box::new(work), memory, region)
+                            (Box::new(work), cost, region)
                         }
                     };
-                let (bytes, content_type) = self
-                    .run_engine(admission, memory, &key, move || {
+                let (bytes, content_type) = this
+                    .run_engine(admission, cost, &key, move || {
                         let thumbhash: ThumbHash = work()?;
                         if png {
                             let png = origami_engine::render_thumbhash(&thumbhash.hash)?;
@@ -296,12 +305,12 @@ impl Renderer {
         self.cache.get_or_make(&key, make).await
     }
 
-    /// Runs `work`, which needs about `memory` bytes, on the CPU pool, after the transform hook.
+    /// Runs `work`, estimated at `cost`, on the CPU pool, after the transform hook.
     /// `admission` comes from [`TransformPool::admit`], taken before the input was read.
     async fn run_engine<T, F>(
         &self,
         admission: Admission,
-        memory: u64,
+        cost: Cost,
         key: &str,
         work: F,
     ) -> Result<T, ApiError>
@@ -312,7 +321,7 @@ impl Renderer {
         let hook = self.hook.clone();
         let key = key.to_owned();
         let result = admission
-            .run_weighted(memory, move || {
+            .run_weighted(cost.memory_bytes, cost.work_ms, move || {
                 if let Some(hook) = hook {
                     hook(&key);
                 }
@@ -322,6 +331,31 @@ impl Renderer {
         self.stats.transformed();
         Ok(result?)
     }
+}
+
+/// What making `rendition` costs, given `cost_of` one output format, refused at once (422, before
+/// it waits for anything) when over `limits.max_cost`. A negotiated AVIF over the limit is made
+/// as WebP (the engine falls back on the same refusal), so then WebP's cost is the one that
+/// counts; its memory is the larger of the two, as both may run.
+fn weigh(
+    rendition: &Rendition,
+    limits: &Limits,
+    cost_of: impl Fn(ImageFormat) -> Cost,
+) -> Result<Cost, ApiError> {
+    let format = rendition.format();
+    let cost = cost_of(format);
+    if !(rendition.negotiated() && format == ImageFormat::Avif) {
+        return Ok(cost.check(format, limits)?);
+    }
+    let fallback = cost_of(ImageFormat::WebP);
+    let made = match cost.check(format, limits) {
+        Ok(avif) => avif,
+        Err(_) => fallback.check(ImageFormat::WebP, limits)?,
+    };
+    Ok(Cost {
+        memory_bytes: cost.memory_bytes.max(fallback.memory_bytes),
+        ..made
+    })
 }
 
 /// The `op` label of `origami_transform_seconds`: the first operation.

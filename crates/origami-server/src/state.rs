@@ -11,6 +11,7 @@ use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome, ResultCache, Stats, StatsSnapshot};
 use crate::config::ServerConfig;
 use crate::metrics::{self as m, HttpMetrics};
+use crate::original_sends::OriginalSends;
 use crate::originals::{OriginalInfo, Originals};
 use crate::pool::TransformPool;
 use crate::render::Renderer;
@@ -27,6 +28,7 @@ struct Inner {
     store: Arc<dyn Store>,
     config: ServerConfig,
     originals: Originals,
+    original_sends: OriginalSends,
     renderer: Renderer,
     copies: WorkingCopies,
     pool: TransformPool,
@@ -94,11 +96,13 @@ impl AppState {
             stats.clone(),
             &config,
         );
+        let original_sends = OriginalSends::new(config.max_original_bytes_in_flight);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 config,
                 originals,
+                original_sends,
                 renderer,
                 copies,
                 pool,
@@ -107,6 +111,17 @@ impl AppState {
                 prometheus,
             }),
         })
+    }
+
+    /// The budget of `/original/` bytes being sent.
+    pub(crate) fn original_sends(&self) -> &OriginalSends {
+        &self.inner.original_sends
+    }
+
+    /// An original's size when known without reading it (cached probe facts or bytes), else
+    /// `None`.
+    pub(crate) async fn known_original_size(&self, hash: &ContentHash) -> Option<u64> {
+        self.inner.originals.known_size(hash).await
     }
 
     /// The configuration.

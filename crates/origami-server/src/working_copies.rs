@@ -208,7 +208,7 @@ impl WorkingCopies {
             }
         };
         let made = admission
-            .run_weighted(memory, move || {
+            .run_weighted(memory, 0, move || {
                 WorkingCopy::from_original(&source, max_side, &limits)
             })
             .await?

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use origami_engine::{ImageFormat, Pipeline};
 use origami_server::{rendition_spec, ServerConfig, SigningKey};
-use origami_store::{DerivedKey, Store as _};
+use origami_store::{DerivedKey, Store as _, StoreExt as _};
 
 /// Over `max_avif_pixels` (4 MP against 2.1 MP): AVIF is refused, a negotiated request falls
 /// back to WebP.
@@ -310,7 +310,7 @@ fn connection_limits(header_read_ms: u64, max_connections: usize) -> ServerConfi
         connections: origami_server::ConnectionLimits {
             header_read_timeout: Duration::from_millis(header_read_ms),
             max_connections,
-            shutdown_grace: Duration::from_secs(30),
+            ..origami_server::ConnectionLimits::default()
         },
         ..ServerConfig::default()
     }
@@ -376,4 +376,79 @@ async fn connections_over_the_cap_are_refused_at_once_and_shutdown_drops_idle_on
         .unwrap()
         .unwrap();
     assert!(closed_by_server(&mut first, Duration::from_secs(20)).await);
+}
+
+#[tokio::test]
+async fn a_pathological_derivative_is_refused_before_any_work_and_costly_ones_still_run() {
+    let (store, _dirs) = local_store(&["cost"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let http = client();
+    // 16.7 MP of lossless WebP: about 11 s of CPU, over the default limit of 6 s.
+    let response = http
+        .get(server.url(&format!("/thumb/4096/4095/q/100/{hash}.webp")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        header(&response, "cache-control"),
+        Some("public, max-age=60")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let reason = body["error"].as_str().unwrap();
+    assert!(reason.contains("limits.max_cost"), "{reason}");
+    assert_eq!(
+        server.state.stats().transforms,
+        0,
+        "refused before any work"
+    );
+    // Lossy at the same size is costly (the expensive lane) but within the limit.
+    let response = http
+        .get(server.url(&format!("/thumb/4096/4095/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn slow_readers_of_originals_hold_at_most_the_budget_and_are_cut_off() {
+    use tokio::io::AsyncWriteExt as _;
+    let (store, _dirs) = local_store(&["slow"]);
+    // Far more than loopback's socket buffers hold, so a client that reads nothing leaves
+    // most of it unsent. Stored as is: `/original/` serves any stored bytes.
+    let original: Vec<u8> = (0..48u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let hash = store.put_bytes(original.clone().into()).await.unwrap().hash;
+    let config = ServerConfig {
+        // Room for one such original in flight.
+        max_original_bytes_in_flight: 48 << 20,
+        request_timeout: Duration::from_secs(20),
+        connections: origami_server::ConnectionLimits {
+            send_timeout: Duration::from_millis(1500),
+            ..origami_server::ConnectionLimits::default()
+        },
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET /original/{hash} HTTP/1.1\r\nhost: origami\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    // Its response holds the whole budget while it does not read...
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let http = client();
+    let second = tokio::spawn(http.get(server.url(&format!("/original/{hash}"))).send());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !second.is_finished(),
+        "a second original must wait for the budget"
+    );
+    // ... until the send timeout closes its connection, which frees it (the stalled client
+    // still reads nothing: reading would let the server's writes progress).
+    let response = second.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.unwrap() == original);
+    assert!(closed_by_server(&mut stalled, Duration::from_secs(30)).await);
 }

@@ -287,6 +287,18 @@ impl Config {
             0..=3_600_000,
         )?;
         check(
+            "server",
+            "send_timeout_ms",
+            server.send_timeout_ms,
+            100..=3_600_000,
+        )?;
+        check(
+            "server",
+            "max_original_bytes_in_flight",
+            server.max_original_bytes_in_flight,
+            1 << 20..=1 << 40,
+        )?;
+        check(
             "limits",
             "max_source_pixels",
             limits.max_source_pixels,
@@ -307,6 +319,7 @@ impl Config {
         )?;
         check("limits", "max_jpeg_scans", limits.max_jpeg_scans, 1..=1000)?;
         check("limits", "avif_speed", limits.avif_speed, 1..=10)?;
+        check("limits", "max_cost", limits.max_cost, 1..=3_600_000)?;
         // 0 = off; a copy at least the smallest useful thumbnail, at most the output limit.
         let copy_side = self.working_copy.max_side;
         if copy_side != 0 {
@@ -403,9 +416,11 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
         connections: ConnectionLimits {
             header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
             max_connections: config.server.max_connections,
+            send_timeout: Duration::from_millis(config.server.send_timeout_ms),
             shutdown_grace: Duration::from_millis(config.server.shutdown_grace_ms),
         },
         cache_memory_bytes: config.cache.memory_bytes,
+        max_original_bytes_in_flight: config.server.max_original_bytes_in_flight,
         persist_derivatives: config
             .cache
             .persist_derivatives

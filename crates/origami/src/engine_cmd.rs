@@ -23,6 +23,10 @@ pub struct TransformArgs {
     /// Output format, overriding the output file's extension.
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
+    /// Print the estimated cost (CPU milliseconds, peak memory, the pixel counts they come
+    /// from) as JSON and write nothing: what `limits.max_cost` is compared with.
+    #[arg(long)]
+    estimate: bool,
 }
 
 /// Arguments of `origami probe`.
@@ -62,6 +66,23 @@ pub fn transform(args: TransformArgs, config_file: Option<&Path>) -> CliResult {
             })?,
     };
     let input = read_input(&args.input)?;
+    if args.estimate {
+        let plan = origami_engine::plan(&input, &pipeline, &limits)
+            .with_context(|| args.input.display().to_string())?;
+        let cost = plan.cost(format);
+        let estimate = serde_json::json!({
+            "work_ms": cost.work_ms,
+            "memory_bytes": cost.memory_bytes,
+            "source_pixels": cost.source_pixels,
+            "decoded_pixels": cost.decoded_pixels,
+            "resampled_pixels": cost.resampled_pixels,
+            "blurred_pixels": cost.blurred_pixels,
+            "encoded_pixels": cost.encoded_pixels,
+            "max_cost": limits.max_cost,
+        });
+        println!("{estimate}");
+        return Ok(());
+    }
     let out = origami_engine::transform(&input, &pipeline, format, &limits)
         .with_context(|| args.input.display().to_string())?;
     std::fs::write(&args.output, &out.bytes)

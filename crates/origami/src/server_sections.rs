@@ -32,6 +32,12 @@ pub struct ServerSection {
     pub header_read_timeout_ms: u64,
     /// Connections open at once; more are closed as soon as they are accepted (default 4096).
     pub max_connections: usize,
+    /// How long a write to a client may wait without progress before the connection is
+    /// closed, in milliseconds (default 30000).
+    pub send_timeout_ms: u64,
+    /// Bytes of originals `GET /original/` responses may hold at once, however slowly their
+    /// clients read; more requests wait within their deadline (default 268435456 = 256 MiB).
+    pub max_original_bytes_in_flight: u64,
     /// After SIGTERM, how long in-flight requests may finish before their connections are
     /// dropped; idle connections close at once (default 30000).
     pub shutdown_grace_ms: u64,
@@ -49,6 +55,8 @@ impl Default for ServerSection {
             request_timeout_ms: millis(library.request_timeout),
             header_read_timeout_ms: millis(library.connections.header_read_timeout),
             max_connections: library.connections.max_connections,
+            send_timeout_ms: millis(library.connections.send_timeout),
+            max_original_bytes_in_flight: library.max_original_bytes_in_flight,
             shutdown_grace_ms: millis(library.connections.shutdown_grace),
         }
     }

@@ -128,6 +128,7 @@ fn server_sections() {
             origami_server::ConnectionLimits {
                 header_read_timeout: Duration::from_millis(5000),
                 max_connections: 100,
+                send_timeout: Duration::from_secs(30),
                 shutdown_grace: Duration::from_secs(1),
             }
         );

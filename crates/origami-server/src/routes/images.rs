@@ -12,6 +12,7 @@ use super::respond::{
 };
 use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome};
+use crate::original_sends;
 use crate::path::{
     check_signed_read, negotiate, negotiation_needs_source, parse_file, parse_hash, parse_transform,
 };
@@ -85,6 +86,16 @@ pub(crate) async fn original(
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag, false));
     }
+    // Reserved before the read: the most an original may be until its size is known.
+    let sending = if method == Method::GET {
+        let bound = match state.known_original_size(&hash).await {
+            Some(size) => size,
+            None => state.config().limits.max_input_bytes as u64,
+        };
+        Some(state.original_sends().reserve(bound).await)
+    } else {
+        None
+    };
     let (cached, outcome) = state.original(&hash).await?;
     if let Some(ext) = ext {
         if ext.mime_type() != cached.content_type {
@@ -95,7 +106,14 @@ pub(crate) async fn original(
             )));
         }
     }
-    Ok(answer(&method, &headers, (cached, outcome), &etag, false))
+    let bytes = cached.bytes.clone();
+    let response = answer(&method, &headers, (cached, outcome), &etag, false);
+    Ok(match sending {
+        Some(reservation) if response.status() == axum::http::StatusCode::OK => {
+            response.map(|_| original_sends::body(bytes, reservation))
+        }
+        _ => response,
+    })
 }
 
 /// `GET /thumbhash/{hash}` (JSON) and `GET /thumbhash/{hash}.png` (the rendered placeholder).

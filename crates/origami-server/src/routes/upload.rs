@@ -55,10 +55,14 @@ pub(crate) async fn upload(
     let blob = match Blob::from_stream(stream, &options).await {
         Ok(blob) => blob,
         Err(StoreError::InvalidInput(_)) => return Err(too_large()),
+        // The client's body, not its path, is what failed (a malformed chunked encoding, a
+        // connection cut mid-upload).
         Err(err) => {
-            return Err(ApiError::bad_path(format!(
-                "reading the body failed: {err}"
-            )))
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("reading the request body failed: {err}"),
+            ))
         }
     };
     let bytes = blob
@@ -83,7 +87,7 @@ pub(crate) async fn upload(
         .flatten()
         .unwrap_or(0);
     let (info, copy) = admission
-        .run_weighted(memory, move || {
+        .run_weighted(memory, 0, move || {
             let info = origami_engine::check_limits(&bytes, &limits)?;
             let copy = WorkingCopy::from_original(&bytes, max_side, &limits)?;
             if copy.is_none() {

@@ -162,16 +162,7 @@ impl TransformPool {
     /// `workers + max_queue` callers are already admitted; then waits (first come, first
     /// served) until this caller may hold its input in memory.
     pub async fn admit(&self) -> Result<Admission, PoolError> {
-        let limit = self.workers + self.max_queue;
-        let taken = self
-            .admitted
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < limit).then_some(n + 1)
-            });
-        if taken.is_err() {
-            m::rejected("saturated");
-            return Err(PoolError::Saturated);
-        }
+        self.take_place(&self.admitted)?;
         let admitted = Admitted(self.clone());
         m::queue_depth(self.queue_depth());
         let stage = self
@@ -190,17 +181,22 @@ impl TransformPool {
     /// A place in the expensive lane's queue, or [`PoolError::Saturated`] when `workers +
     /// max_queue` expensive callers already wait or run.
     fn enter_expensive_lane(&self) -> Result<InExpensiveLane, PoolError> {
+        self.take_place(&self.expensive_admitted)?;
+        Ok(InExpensiveLane(self.expensive_admitted.clone()))
+    }
+
+    /// Counts one more caller in `queue` unless `workers + max_queue` are there already
+    /// ([`PoolError::Saturated`], counted in `origami_rejected_total`).
+    fn take_place(&self, queue: &AtomicUsize) -> Result<(), PoolError> {
         let limit = self.workers + self.max_queue;
-        let taken = self
-            .expensive_admitted
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < limit).then_some(n + 1)
-            });
+        let taken = queue.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < limit).then_some(n + 1)
+        });
         if taken.is_err() {
             m::rejected("saturated");
             return Err(PoolError::Saturated);
         }
-        Ok(InExpensiveLane(self.expensive_admitted.clone()))
+        Ok(())
     }
 
     /// Runs `work` on a worker: [`admit`](Self::admit), then [`Admission::run`].

@@ -8,7 +8,9 @@ measurement (`/usr/bin/time`: user + system CPU seconds, peak RSS). Then it
 
   1. fits the per-pixel weights (nanoseconds per pixel of each stage) by non-negative least
      squares on relative error, and prints them next to the ones in cost.rs;
-  2. prints estimate / measurement for CPU time and memory, per run and summarised.
+  2. prints estimate / measurement for CPU time and memory, per run and summarised;
+  3. prints a memory table for issue 16's hard cases (a lossless 4096^2 WebP, a 49 MP 16-bit
+     PNG), with limits.max_cost lifted so they run (--cases-only: only this).
 
 Usage: scripts/fetch-photos.sh; cargo build --release -p origami
        python3 benches/calibrate.py [--quick] [--origami target/release/origami]
@@ -83,6 +85,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--origami", default=os.path.join(ROOT, "target/release/origami"))
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--cases-only", action="store_true",
+                        help="only the memory cases of issue 16 (no fit)")
     args = parser.parse_args()
     origami = args.origami
     work = tempfile.mkdtemp(prefix="origami-calibrate-")
@@ -108,6 +112,9 @@ def main():
                 os.path.join(work, "tiny.png")])
     base_rss = int(base.stderr.strip().splitlines()[-1]) * 1024
     print(f"process baseline RSS: {base_rss / 2**20:.0f} MiB")
+    if args.cases_only:
+        issue16_cases(origami, work, base_rss)
+        return
     rows, targets, records = [], [], []
     for path in inputs:
         info = probe(origami, path)
@@ -161,6 +168,62 @@ def main():
     big = sorted(r[3]["memory_bytes"] / r[5] for r in records if r[5] >= 64 << 20)
     if big:
         summary("... of runs over 64 MiB", big)
+    issue16_cases(origami, work, base_rss)
+
+
+def write_rgb16_png(path, width, height):
+    """A 16-bit RGB PNG of shifted noise (no third-party module needed)."""
+    import random
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rng = random.Random(16)
+    # A short noisy period repeated: real pixels to decode, a file far under max_input_bytes.
+    period = bytes(rng.getrandbits(8) for _ in range(6 * 997))
+    noise = (period * (width * 6 // len(period) + 1))[:width * 6]
+    deflate = zlib.compressobj(1)
+    parts = []
+    for y in range(height):
+        shift = (y * 7) % (width * 6)
+        row = noise[shift:] + noise[:shift]
+        parts.append(deflate.compress(b"\0" + row))
+    parts.append(deflate.flush())
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    with open(path, "wb") as out:
+        out.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                  + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+
+
+def issue16_cases(origami, work, base_rss):
+    """Issue 16's under-estimated cases: estimate vs peak RSS (minus the process baseline and
+    the input), with limits.max_cost lifted so the estimate is printed and the work runs."""
+    png16 = os.path.join(work, "rgb16-49mp.png")
+    write_rgb16_png(png16, 7000, 7000)
+    small = os.path.join(ROOT, "fixtures", "baseline.jpg")
+    cases = [(small, "thumb/4096/4096/q/100", "webp", "4096^2 lossless WebP of a 33 KB JPEG"),
+             (png16, "fit/1024/1024", "jpg", "49 MP 16-bit PNG to a 1024 px JPEG"),
+             (png16, "fit/2048/2048", "webp", "49 MP 16-bit PNG to a 2048 px WebP")]
+    env = dict(os.environ, ORIGAMI_LIMITS__MAX_COST="3600000")
+    print("\n| case | estimate MiB | peak RSS MiB | engine's part MiB | estimate / engine |")
+    print("| --- | --- | --- | --- | --- |")
+    for path, ops, ext, name in cases:
+        out = os.path.join(work, "case." + ext)
+        est = subprocess.run([origami, "transform", "--estimate", path, ops, out],
+                             capture_output=True, text=True, env=env)
+        timed = subprocess.run(["/usr/bin/time", "-f", "%M", origami, "transform", path, ops,
+                                out], capture_output=True, text=True, env=env)
+        if est.returncode != 0 or timed.returncode != 0:
+            print(f"| {name} | failed: {(est.stderr + timed.stderr).strip()[-120:]} | | | |")
+            continue
+        estimate = json.loads(est.stdout)["memory_bytes"]
+        rss = int(timed.stderr.strip().splitlines()[-1]) * 1024
+        engine = max(rss - base_rss - os.path.getsize(path), 1 << 20)
+        print(f"| {name} | {estimate / 2**20:.0f} | {rss / 2**20:.0f} | {engine / 2**20:.0f} "
+              f"| {estimate / engine:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 
 use crate::metrics as m;
+use crate::parse_errors::ShapedErrors;
 
 /// How connections are held to account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub(crate) async fn serve(
         // A write pending for `send_timeout` fails with `TimedOut`, which ends the connection.
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(limits.send_timeout));
-        let stream = TokioIo::new(Box::pin(stream));
+        let stream = TokioIo::new(ShapedErrors::new(Box::pin(stream)));
         let service = TowerToHyperService::new(router.clone());
         let connection = graceful.watch(builder.serve_connection(stream, service));
         tokio::spawn(async move {

@@ -61,6 +61,7 @@ pub mod metrics;
 mod middleware;
 mod original_sends;
 mod originals;
+mod parse_errors;
 mod path;
 mod pool;
 mod present;

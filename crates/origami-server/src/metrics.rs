@@ -127,6 +127,13 @@ impl std::fmt::Debug for HttpMetrics {
     }
 }
 
+/// Counts a request hyper could not parse and answered by itself (see
+/// [`crate::parse_errors`]), under the route `unparsed`.
+pub(crate) fn unparsed_request(status: u16) {
+    metrics::counter!(HTTP_REQUESTS, "route" => "unparsed", "status" => status.to_string())
+        .increment(1);
+}
+
 pub(crate) fn cache(outcome: &'static str) {
     metrics::counter!(CACHE, "outcome" => outcome).increment(1);
 }

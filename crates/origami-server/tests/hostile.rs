@@ -452,3 +452,54 @@ async fn slow_readers_of_originals_hold_at_most_the_budget_and_are_cut_off() {
     assert!(response.bytes().await.unwrap() == original);
     assert!(closed_by_server(&mut stalled, Duration::from_secs(30)).await);
 }
+
+/// Sends `request` on a fresh connection and reads the whole answer (hyper closes the
+/// connection after a parse error).
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let answer = String::from_utf8(answer).expect("a text answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head[9..12].parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn requests_hyper_cannot_parse_get_the_json_error_shape() {
+    let (store, _dirs) = local_store(&["unparsed"]);
+    let server = spawn_server(ServerConfig::default(), store).await;
+    let long_path = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let mut many_headers = String::from("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..120 {
+        many_headers.push_str(&format!("x-h{i}: {i}\r\n"));
+    }
+    many_headers.push_str("\r\n");
+    let raw_byte = b"GET /thumb/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    for (request, status, code) in [
+        (long_path.into_bytes(), 414, "uri_too_long"),
+        (many_headers.into_bytes(), 431, "headers_too_large"),
+        (raw_byte, 400, "bad_request"),
+    ] {
+        let (got, head, body) = raw_exchange(server.addr, &request).await;
+        assert_eq!(got, status, "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(head.contains("cache-control: no-store"), "{head}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+        assert_eq!(json["code"], code);
+        assert!(json["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    // The service's own answers on the same kind of connection are untouched.
+    let (got, head, _) = raw_exchange(
+        server.addr,
+        b"GET /thumb/0/0/x.png HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(got, 400);
+    assert!(head.contains("cache-control: public, max-age=60"), "{head}");
+}

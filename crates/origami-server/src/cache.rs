@@ -128,10 +128,32 @@ impl Stats {
 
 /// Response bodies by key (`<hash>/<spec>`, `<hash>/original`), at most `max_bytes` of keys and
 /// bodies. Cloning is cheap and shares the cache.
+///
+/// An entry weighing more than [`MAX_ENTRY_FRACTION`] of the cache is answered but not kept:
+/// moka admits an entry first and evicts down to the bound afterwards, so one large original
+/// (a 4 MB photo in a 1 MiB cache) would otherwise be served from memory past the bound and push
+/// out hundreds of derivatives on its way.
 #[derive(Debug, Clone)]
 pub(crate) struct ResultCache {
     cache: Cache<String, Cached>,
+    max_entry_bytes: u64,
     stats: Arc<Stats>,
+}
+
+/// The largest share of the cache's bytes one entry may take (1/`MAX_ENTRY_FRACTION`).
+pub(crate) const MAX_ENTRY_FRACTION: u64 = 8;
+
+/// What an entry weighs against the cache's byte bound: its key, its body and a fixed overhead.
+fn weight(key: &str, value: &Cached) -> u64 {
+    (key.len() + value.bytes.len() + 64) as u64
+}
+
+/// Why a made entry did not go into the cache: an error (never cached), or a result too large
+/// to keep, which still goes to every caller waiting for it.
+#[derive(Debug)]
+enum NotKept {
+    Failed(ApiError),
+    TooLarge(Cached),
 }
 
 impl ResultCache {
@@ -140,10 +162,14 @@ impl ResultCache {
         let cache = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|key: &String, value: &Cached| {
-                u32::try_from(key.len() + value.bytes.len() + 64).unwrap_or(u32::MAX)
+                u32::try_from(weight(key, value)).unwrap_or(u32::MAX)
             })
             .build();
-        Self { cache, stats }
+        Self {
+            cache,
+            max_entry_bytes: max_bytes / MAX_ENTRY_FRACTION,
+            stats,
+        }
     }
 
     /// The entry at `key`, if any, without counting an outcome.
@@ -152,7 +178,8 @@ impl ResultCache {
     }
 
     /// Looks `key` up; on a miss builds and runs `make()` once for all concurrent callers of
-    /// the same key (coalescing) and caches its result (errors are not cached). `make` is only
+    /// the same key (coalescing) and caches its result (errors are not cached, nor results over
+    /// the entry bound, though every waiting caller gets them). `make` is only
     /// called on a miss, so a hit copies nothing.
     ///
     /// The making runs in a task of its own, so a caller that gives up (its request deadline
@@ -180,12 +207,17 @@ impl ResultCache {
         let cache = self.cache.clone();
         let key = key.to_owned();
         let made = made_here.clone();
+        let max_entry_bytes = self.max_entry_bytes;
         let making = tokio::spawn(async move {
+            let key_len = key.len();
             cache
                 .try_get_with(key, async move {
-                    let (value, how) = make.await?;
+                    let (value, how) = make.await.map_err(NotKept::Failed)?;
                     let _ = made.set(how);
-                    Ok::<_, ApiError>(value)
+                    if weight("", &value) + key_len as u64 > max_entry_bytes {
+                        return Err(NotKept::TooLarge(value));
+                    }
+                    Ok(value)
                 })
                 .await
         });
@@ -207,7 +239,13 @@ impl ResultCache {
                 self.stats.count(outcome);
                 Ok((value, outcome))
             }
-            Err(err) => Err((*err).clone()),
+            Err(not_kept) => match &*not_kept {
+                NotKept::Failed(err) => Err(err.clone()),
+                NotKept::TooLarge(value) => {
+                    self.stats.count(outcome);
+                    Ok((value.clone(), outcome))
+                }
+            },
         }
     }
 }

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod config_cmd;
 pub mod engine_cmd;
 pub mod error;
 mod range;

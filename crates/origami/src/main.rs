@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use origami::{engine_cmd, serve_cmd, store_cmd};
+use origami::{config_cmd, engine_cmd, serve_cmd, store_cmd};
 
 // mimalloc instead of glibc malloc, for Rust and C code alike (the `override` feature makes it
 // the process's malloc/free, so libjpeg-turbo's and libwebp's buffers use it too). The server
@@ -58,6 +58,9 @@ enum Command {
     Sync(store_cmd::SyncArgs),
     /// Serve the HTTP origin API (thumbnails, originals, uploads, metrics) over the store.
     Serve(serve_cmd::ServeArgs),
+    /// Check the configuration (`check`), optionally printing it with secrets redacted
+    /// (`check --print`).
+    Config(config_cmd::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Get(args) => store_cmd::get(args, cli.config.as_deref()),
         Command::Sync(args) => store_cmd::sync(args, cli.config.as_deref()),
         Command::Serve(args) => serve_cmd::serve(args, cli.config.as_deref()),
+        Command::Config(args) => config_cmd::config(args, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

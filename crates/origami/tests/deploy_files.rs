@@ -373,6 +373,17 @@ fn compose_runs_origami_over_two_replicated_minio_regions() {
         assert!(names.contains(name), "service {name} missing: {names:?}");
     }
     let service = |name: &str| &compose["services"][name];
+    // Images that pull today: pinned release tags from quay.io (Docker Hub no longer serves
+    // minio/*), the same server release in both regions (replication needs it).
+    let image_of = |name: &str| string(&service(name)["image"]);
+    for name in ["minio-us-east-1", "minio-eu-west-1", "minio-init"] {
+        let image = image_of(name);
+        assert!(
+            image.starts_with("quay.io/minio/") && image.contains(":RELEASE."),
+            "{name}: {image} is not a pinned quay.io release"
+        );
+    }
+    assert_eq!(image_of("minio-us-east-1"), image_of("minio-eu-west-1"));
     let is_minio = |name: &str| {
         let image = string(&service(name)["image"]);
         image.contains("minio/minio")
@@ -1195,6 +1206,39 @@ fn alert_rules_pass_promtool_unit_tests() {
             args.join(" "),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_iam_policy_grants_what_the_store_does_and_listing_on_the_bucket() {
+    let policy: serde_json::Value =
+        serde_json::from_str(&read("deploy/iam-policy.json")).expect("deploy/iam-policy.json");
+    let mut granted = Vec::new();
+    for statement in policy["Statement"].as_array().expect("statements") {
+        assert_eq!(statement["Effect"], "Allow");
+        let resource = statement["Resource"].as_str().expect("one resource");
+        for action in statement["Action"].as_array().expect("actions") {
+            let action = action.as_str().unwrap().to_owned();
+            // Listing is granted on the bucket, object actions on its objects.
+            let on_objects = resource.ends_with("/*");
+            assert_eq!(
+                on_objects,
+                action != "s3:ListBucket",
+                "{action} on {resource}"
+            );
+            granted.push(action);
+        }
+    }
+    for needed in [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    ] {
+        assert!(
+            granted.iter().any(|a| a == needed),
+            "{needed} missing: {granted:?}"
         );
     }
 }

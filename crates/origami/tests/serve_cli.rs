@@ -202,3 +202,86 @@ fn refuses_a_bad_server_configuration_with_exit_code_2() {
         assert!(stderr.contains("origami: "), "{stderr}");
     }
 }
+
+/// `origami config check [--print]` in `dir` with `env` (and no other `ORIGAMI_*` variable).
+fn config_check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).args(args);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ORIGAMI_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn config_check_names_typos_and_prints_the_effective_configuration_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "00112233445566778899aabbccddeeff";
+    std::fs::write(
+        dir.path().join("good.toml"),
+        format!("[security]\nsigning_keys = [\"{key}\"]\nupload_token = \"hunter2\"\n"),
+    )
+    .unwrap();
+    let ok = config_check(
+        dir.path(),
+        &["--config", "good.toml", "config", "check", "--print"],
+        &[("ORIGAMI_SERVER__WORKERS", "3")],
+    );
+    assert!(ok.status.success(), "{ok:?}");
+    let printed = String::from_utf8(ok.stdout).unwrap();
+    // The file, the variable and the defaults, merged; secrets visibly set but not shown.
+    assert!(printed.contains("workers = 3"), "{printed}");
+    assert!(printed.contains("max_cost = 6000"), "{printed}");
+    assert!(printed.contains("<redacted>"), "{printed}");
+    assert!(
+        !printed.contains(key) && !printed.contains("hunter2"),
+        "{printed}"
+    );
+    // What it prints is a configuration file that loads again.
+    std::fs::write(
+        dir.path().join("printed.toml"),
+        printed.replace("<redacted>", key),
+    )
+    .unwrap();
+    let again = config_check(
+        dir.path(),
+        &["--config", "printed.toml", "config", "check"],
+        &[],
+    );
+    assert!(again.status.success(), "{again:?}");
+
+    // A misspelt table and a misspelt variable: exit 2, naming the key and the right one.
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        format!("[securty]\nsigning_keys = [\"{key}\"]\n"),
+    )
+    .unwrap();
+    let typo = config_check(
+        dir.path(),
+        &["--config", "typo.toml", "config", "check"],
+        &[],
+    );
+    assert_eq!(typo.status.code(), Some(2));
+    let err = String::from_utf8(typo.stderr).unwrap();
+    assert!(
+        err.contains("securty") && err.contains("did you mean `security`?"),
+        "{err}"
+    );
+    let env_typo = config_check(
+        dir.path(),
+        &["config", "check"],
+        &[("ORIGAMI_SECURITY__SIGNING_KEY", key)],
+    );
+    assert_eq!(env_typo.status.code(), Some(2));
+    let err = String::from_utf8(env_typo.stderr).unwrap();
+    assert!(err.contains("did you mean `signing_keys`?"), "{err}");
+    // A value `origami serve` would refuse (not hex) is refused here too.
+    let bad_key = config_check(
+        dir.path(),
+        &["config", "check"],
+        &[("ORIGAMI_SECURITY__SIGNING_KEYS", "[\"not-hex\"]")],
+    );
+    assert_eq!(bad_key.status.code(), Some(2), "{bad_key:?}");
+}

@@ -7,6 +7,8 @@
 #                                        the port closes, connections drop)
 #   scripts/dev-regions.sh start REGION  start it again on the same port, with the same data
 #   scripts/dev-regions.sh env           print the exports for `origami put/get/sync` against it
+#   scripts/dev-regions.sh s3s-fs        print the s3s-fs binary's path (installing it once;
+#                                        benches/fleet.sh uses it)
 #
 # The S3 servers are s3s-fs, the server the tests embed (origami_store::testing), installed
 # from crates.io at the version crates/origami-store/Cargo.toml pins, with the tests'
@@ -179,6 +181,7 @@ case ${1:-up} in
   stop) [ $# -eq 2 ] || die "usage: $0 stop REGION"; stop_region "$2" ;;
   start) [ $# -eq 2 ] || die "usage: $0 start REGION"; start_region "$2" ;;
   env) print_env ;;
-  -h | --help | help) sed -n '2,18p' "$0" ;;
-  *) die "unknown command '$1' (up, stop REGION, start REGION, env)" ;;
+  s3s-fs) s3s_fs ;;
+  -h | --help | help) sed -n '2,20p' "$0" ;;
+  *) die "unknown command '$1' (up, stop REGION, start REGION, env, s3s-fs)" ;;
 esac

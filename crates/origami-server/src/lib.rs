@@ -95,7 +95,7 @@ pub use pool::{Admission, PoolError, TransformPool};
 pub use present::info_json;
 pub use rendition::{rendition_etag, rendition_spec, Rendition};
 pub use routes::IMMUTABLE;
-pub use state::AppState;
+pub use state::{AppState, Phase};
 pub use working_copies::WorkingCopyConfig;
 
 /// The application: every route with its middleware (request ids, panic catching, the
@@ -160,13 +160,45 @@ where
             }
         })
     });
+    let checks = tokio::spawn(start_up(state.clone()));
     let limits = state.config().connections;
+    let draining = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        draining.set_phase(Phase::Draining);
+    };
     connections::serve(listener, router(state), limits, shutdown).await;
+    checks.abort();
     if let Some(upkeep) = upkeep {
         upkeep.abort();
     }
     tracing::info!("drained; stopped");
     Ok(())
+}
+
+/// The start-up check: every region is checked once ([`Store::check`](origami_store::Store::check));
+/// the server is ready once at least one answered, and checks again, backing off up to 10 s,
+/// while none does (so a rollout with broken credentials never becomes ready).
+async fn start_up(state: AppState) {
+    let mut delay = std::time::Duration::from_millis(500);
+    loop {
+        match state.store().check().await {
+            Ok(access) => {
+                tracing::info!(can_list = access.can_list, "store checked: ready");
+                state.set_phase(Phase::Serving);
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(
+                    error = %err,
+                    retry_in = ?delay,
+                    "no region answered the start-up check: not ready yet"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            }
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C): pass it to [`serve`].

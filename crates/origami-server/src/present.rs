@@ -2,7 +2,9 @@
 //! use them; `docs` and tests read them back).
 
 use origami_engine::{ImageInfo, ThumbHash};
-use origami_store::{ContentHash, RegionStatus};
+use origami_store::{ContentHash, RegionCheck, RegionStatus};
+
+use crate::state::Phase;
 use serde_json::{json, Value};
 
 /// The probe of an original as `GET /info/{hash}` and `origami probe` print it: `hash`,
@@ -53,16 +55,32 @@ pub(crate) fn uploaded(
 }
 
 /// `GET /readyz`: readiness and each region's breaker.
-pub(crate) fn readiness(ready: bool, regions: &[RegionStatus]) -> Value {
+pub(crate) fn readiness(phase: Phase, regions: &[RegionStatus]) -> Value {
     let list: Vec<Value> = regions
         .iter()
         .map(|r| {
-            json!({
+            let (check, detail) = match &r.check {
+                RegionCheck::NotYet => ("pending", None),
+                RegionCheck::Answered(access) if access.can_list => ("ok", None),
+                RegionCheck::Answered(_) => ("ok_without_list", None),
+                RegionCheck::Failed(reason) => ("failed", Some(reason.as_str())),
+            };
+            let mut region = json!({
                 "name": r.name,
                 "up": r.up,
                 "consecutive_failures": r.consecutive_failures,
-            })
+                "check": check,
+            });
+            if let Some(detail) = detail {
+                region["check_error"] = json!(detail);
+            }
+            region
         })
         .collect();
-    json!({ "ready": ready, "regions": list })
+    json!({
+        "ready": phase == Phase::Serving,
+        "phase": phase.as_str(),
+        "regions_up": regions.iter().filter(|r| r.up).count(),
+        "regions": list,
+    })
 }

@@ -2,6 +2,7 @@
 //! originals, the miss path, the CPU pool and the counters. It wires the parts together and
 //! holds no logic of its own.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -35,6 +36,31 @@ struct Inner {
     stats: Arc<Stats>,
     http_metrics: Arc<HttpMetrics>,
     prometheus: Option<PrometheusHandle>,
+    phase: AtomicU8,
+}
+
+/// Where a server is in its life, as `/readyz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Its store's regions have not all been checked yet, or none answered: not ready.
+    Starting,
+    /// Ready, and it stays ready while it runs: a store outage after start-up leaves cache
+    /// hits to serve, and an outage with a shared cause (credentials, egress) would otherwise
+    /// take every replica out of its load balancer at once.
+    Serving,
+    /// Shutting down: not ready, so load balancers stop sending new requests.
+    Draining,
+}
+
+impl Phase {
+    /// Its name in `/readyz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Serving => "serving",
+            Self::Draining => "draining",
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -109,8 +135,28 @@ impl AppState {
                 stats,
                 http_metrics: Arc::new(HttpMetrics::new()),
                 prometheus,
+                phase: AtomicU8::new(Phase::Starting as u8),
             }),
         })
+    }
+
+    /// Where the server is in its life.
+    pub fn phase(&self) -> Phase {
+        match self.inner.phase.load(Ordering::SeqCst) {
+            0 => Phase::Starting,
+            1 => Phase::Serving,
+            _ => Phase::Draining,
+        }
+    }
+
+    /// Moves to `phase`; never back from draining.
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        let _ = self
+            .inner
+            .phase
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                (now != Phase::Draining as u8).then_some(phase as u8)
+            });
     }
 
     /// The budget of `/original/` bytes being sent.

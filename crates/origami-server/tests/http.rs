@@ -359,9 +359,19 @@ async fn health_readiness_and_metrics() {
     let health = http.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(header(&health, "cache-control"), Some("no-store"));
-    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    // Ready once the start-up check of the regions (here: local directories) has run.
+    let mut ready = http.get(server.url("/readyz")).send().await.unwrap();
+    for _ in 0..100 {
+        if ready.status() == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        ready = http.get(server.url("/readyz")).send().await.unwrap();
+    }
     assert_eq!(ready.status(), StatusCode::OK);
     let ready = json(ready).await;
+    assert_eq!(ready["phase"], "serving");
+    assert_eq!(ready["regions"][0]["check"], "ok");
     assert_eq!(ready["ready"], true);
     let names: Vec<_> = ready["regions"]
         .as_array()
@@ -1002,4 +1012,30 @@ async fn a_burst_of_different_sizes_decodes_its_original_once() {
         assert_eq!(response.status(), StatusCode::OK);
     }
     assert_eq!(server.state.stats().working_copies_made, 2);
+}
+
+#[tokio::test]
+async fn entries_over_an_eighth_of_the_cache_are_served_but_not_kept() {
+    let (store, _dirs) = local_store(&["local-a"]);
+    // 33 KB: over an eighth of a 64 KiB cache.
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let config = ServerConfig {
+        cache_memory_bytes: 64 << 10,
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    let original = server.url(&format!("/original/{hash}"));
+    for _ in 0..2 {
+        let response = http.get(&original).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(header(&response, "x-origami-region"), Some("local-a"));
+        assert_eq!(response.bytes().await.unwrap(), fixture("baseline.jpg"));
+    }
+    // A small derivative still fits, and is kept.
+    let thumb = server.url(&format!("/thumb/40/30/{hash}.jpg"));
+    let made = http.get(&thumb).send().await.unwrap();
+    assert_eq!(header(&made, "x-origami-region"), Some("local-a"));
+    let again = http.get(&thumb).send().await.unwrap();
+    assert_eq!(header(&again, "x-origami-region"), Some("cache"));
 }

@@ -112,7 +112,6 @@ async fn a_stopped_region_fails_over_and_all_stopped_is_503() {
         .unwrap();
     assert_eq!(cached.status(), StatusCode::OK);
     assert_eq!(header(&cached, "x-origami-region"), Some("cache"));
-    // Once the breakers open, readiness says so.
     for size in 51..56 {
         let _ = http
             .get(server.url(&format!("/thumb/{size}/{size}/{hash}.jpg")))
@@ -120,7 +119,129 @@ async fn a_stopped_region_fails_over_and_all_stopped_is_503() {
             .await
             .unwrap();
     }
+    // Once the breakers open, readiness stays (cache hits still serve, and an outage with a
+    // shared cause must not empty every replica's load balancer) and says which are down.
     let ready = http.get(server.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(header(&ready, "cache-control"), Some("no-store"));
+    let ready: serde_json::Value = serde_json::from_slice(&ready.bytes().await.unwrap()).unwrap();
+    assert_eq!(ready["phase"], "serving");
+    assert_eq!(ready["regions_up"], 0, "{ready}");
+}
+
+/// Polls `/readyz` until its status is `want` (at most 20 s): the JSON it last answered.
+async fn readiness_becomes(server: &TestServer, want: StatusCode) -> serde_json::Value {
+    let http = client();
+    for _ in 0..200 {
+        let ready = http.get(server.url("/readyz")).send().await.unwrap();
+        let status = ready.status();
+        let body: serde_json::Value =
+            serde_json::from_slice(&ready.bytes().await.unwrap()).unwrap();
+        if status == want {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("/readyz never answered {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_waits_for_a_region_to_answer_then_holds_through_outages_until_draining() {
+    let (east, west, store) = two_regions().await;
+    east.stop();
+    west.stop();
+    let mut server = spawn_server(ServerConfig::default(), store).await;
+    // Starting: no region answered its check, so not ready (a rollout with broken
+    // credentials or egress never goes through).
+    let http = client();
+    let starting = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(starting.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(header(&starting, "retry-after").is_some());
+    let starting: serde_json::Value =
+        serde_json::from_slice(&starting.bytes().await.unwrap()).unwrap();
+    assert_eq!(starting["phase"], "starting");
+    assert_eq!(starting["ready"], false);
+    // One region back: ready once the check, retried, finds it.
+    west.restart().await.unwrap();
+    let ready = readiness_becomes(&server, StatusCode::OK).await;
+    assert_eq!(ready["phase"], "serving");
+    let checks: Vec<_> = ready["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["check"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(checks.contains(&"ok".to_owned()), "{ready}");
+    // Both down after start-up: still ready.
+    west.stop();
+    let still = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(still.status(), StatusCode::OK);
+    // Draining: not ready.
+    let state = server.state.clone();
+    server.shutdown().await.unwrap().unwrap();
+    assert_eq!(state.phase(), origami_server::Phase::Draining);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_three_shares_derivatives_through_two_s3_regions() {
+    let east = S3TestServer::start_with_buckets(&["fleet-east"])
+        .await
+        .unwrap();
+    let west = S3TestServer::start_with_buckets(&["fleet-west"])
+        .await
+        .unwrap();
+    // Each replica has its own clients and breakers over the same two regions, as separate
+    // processes would.
+    let replica_store = || async {
+        let regions: Vec<Arc<dyn Store>> = vec![
+            Arc::new(east.s3_store("east", "fleet-east").await.unwrap()),
+            Arc::new(west.s3_store("west", "fleet-west").await.unwrap()),
+        ];
+        FailoverStore::new(regions, FailoverConfig::default()).unwrap()
+    };
+    let config = ServerConfig {
+        persist_derivatives: true,
+        ..ServerConfig::default()
+    };
+    let mut fleet = Vec::new();
+    for _ in 0..3 {
+        fleet.push(spawn_server(config.clone(), replica_store().await).await);
+    }
+    let hash = replica_store()
+        .await
+        .put_bytes(fixture("baseline.jpg").into())
+        .await
+        .unwrap()
+        .hash;
+    let http = client();
+    let path = format!("/thumb/120/90/{hash}.webp");
+    let made = http.get(fleet[0].url(&path)).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::OK);
+    let etag = header(&made, "etag").unwrap().to_owned();
+    let made = made.bytes().await.unwrap();
+    assert_eq!(fleet[0].state.stats().transforms, 1);
+    // The background write reaches the regions (both: every write goes to every region)...
+    let key = origami_store::DerivedKey::new(
+        hash,
+        format!("v{}/thumb/120/90.webp", origami_engine::ENGINE_VERSION),
+    )
+    .unwrap();
+    let reader = replica_store().await;
+    let mut written = false;
+    for _ in 0..200 {
+        if reader.get_derived(&key).await.is_ok() {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(written, "the derivative reaches the derived space");
+    // ...and the other replicas serve it from there, byte for byte, without a transform.
+    for replica in &fleet[1..] {
+        let response = http.get(replica.url(&path)).send().await.unwrap();
+        assert_eq!(header(&response, "x-origami-region"), Some("derived"));
+        assert_eq!(header(&response, "etag"), Some(etag.as_str()));
+        assert_eq!(response.bytes().await.unwrap(), made);
+        assert_eq!(replica.state.stats().transforms, 0);
+    }
 }

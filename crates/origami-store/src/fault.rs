@@ -13,7 +13,7 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::lock::lock;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
 
 /// The faults a [`FaultStore`] injects; a cheap handle that can be changed while the store is in
 /// use (like `object_store`'s `ThrottledStore`, plus failure modes).
@@ -131,6 +131,11 @@ impl Store for FaultStore {
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
         self.before().await?;
         self.inner.head(hash).await
+    }
+
+    async fn check(&self) -> Result<Access> {
+        self.before().await?;
+        self.inner.check().await
     }
 
     async fn put(&self, blob: &Blob) -> Result<PutOutcome> {

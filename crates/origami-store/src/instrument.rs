@@ -13,7 +13,7 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::metrics;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
 
 /// The timeouts of an [`InstrumentedStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,11 @@ impl Store for InstrumentedStore {
     async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         let timeout = self.config.read_timeout;
         self.run("get", timeout, self.inner.get(hash)).await
+    }
+
+    async fn check(&self) -> Result<Access> {
+        let timeout = self.config.read_timeout;
+        self.run("check", timeout, self.inner.check()).await
     }
 
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {

@@ -68,6 +68,9 @@ pub use instrument::{InstrumentConfig, InstrumentedStore};
 pub use key::DerivedKey;
 pub use local::LocalStore;
 pub use s3::{S3Config, S3Store, StaticCredentials, CACHE_CONTROL};
-pub use store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store, StoreExt};
+pub use store::{
+    Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck, RegionStatus, Store,
+    StoreExt,
+};
 pub use sync::{sync, ObjectReport, SyncEvent, SyncOptions, SyncReport};
 pub use verify::VerifiedStore;

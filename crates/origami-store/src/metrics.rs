@@ -20,6 +20,9 @@ pub const INTEGRITY_FAILURES: &str = "origami_integrity_failures_total";
 /// `origami_hedged_reads_total{region}`: hedge requests started because `region` (the region
 /// being waited on) had not answered within the hedge delay.
 pub const HEDGED_READS: &str = "origami_hedged_reads_total";
+/// `origami_region_check{region}`: 1 when the region's latest check (at start-up, see
+/// [`Store::check`](crate::Store::check)) found it answering, 0 when it failed.
+pub const REGION_CHECK: &str = "origami_region_check";
 /// `origami_repair_pending`: region copies queued for background repair.
 pub const REPAIR_PENDING: &str = "origami_repair_pending";
 
@@ -48,6 +51,18 @@ pub fn describe() {
         "Hedge requests started because the region had not answered in time"
     );
     metrics::describe_gauge!(REPAIR_PENDING, "Region copies queued for background repair");
+    metrics::describe_gauge!(
+        REGION_CHECK,
+        "1 when the region's latest check found it answering, 0 when it failed"
+    );
+}
+
+pub(crate) fn region_check(region: &str, answered: bool) {
+    metrics::gauge!(REGION_CHECK, "region" => region.to_owned()).set(if answered {
+        1.0
+    } else {
+        0.0
+    });
 }
 
 pub(crate) fn request(region: &str, op: &'static str, outcome: &'static str, elapsed: Duration) {

@@ -1,6 +1,7 @@
 //! [`S3Store`]: one region of originals in an S3 (or S3-compatible) bucket.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::media;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, Store};
+use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, Store};
 
 /// The `Cache-Control` set on every uploaded object: content-addressed objects never change.
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -116,6 +117,9 @@ pub struct S3Store {
     key_prefix: String,
     derived_prefix: String,
     write_timeouts: TimeoutConfig,
+    /// Set by [`Store::check`] when the credentials may not list the bucket: S3 then answers
+    /// 403 for a missing key, which must read as "not found", not as a failing region.
+    missing_is_forbidden: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for S3Store {
@@ -175,6 +179,7 @@ impl S3Store {
                 .connect_timeout(config.connect_timeout)
                 .operation_attempt_timeout(config.write_timeout)
                 .build(),
+            missing_is_forbidden: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -213,6 +218,16 @@ impl S3Store {
         let code = err.as_service_error().and_then(|e| e.code());
         if code != Some("NoSuchBucket")
             && (status == Some(404) || matches!(code, Some("NoSuchKey" | "NotFound")))
+        {
+            return StoreError::not_found(key);
+        }
+        // Without s3:ListBucket, S3 hides whether a key exists: a missing one is 403
+        // AccessDenied (HEAD: a bare 403). Only then, and only for that code, is 403 "not
+        // found"; rejected credentials (InvalidAccessKeyId, SignatureDoesNotMatch, ...) stay
+        // failures.
+        if status == Some(403)
+            && matches!(code, None | Some("AccessDenied"))
+            && self.missing_is_forbidden.load(Ordering::Relaxed)
         {
             return StoreError::not_found(key);
         }
@@ -312,6 +327,31 @@ impl Store for S3Store {
 
     async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         Ok(self.get_object(self.key_of(hash), hash).await?.0)
+    }
+
+    async fn check(&self) -> Result<Access> {
+        let listed = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.key_prefix)
+            .max_keys(1)
+            .send()
+            .await;
+        let access = match listed {
+            Ok(_) => Access::FULL,
+            Err(err)
+                if err.raw_response().map(|r| r.status().as_u16()) == Some(403)
+                    && err.as_service_error().and_then(|e| e.code()) == Some("AccessDenied") =>
+            {
+                // Signed correctly and refused: the credentials work, without listing.
+                Access::WITHOUT_LIST
+            }
+            Err(err) => return Err(self.error("LIST", &self.bucket, err)),
+        };
+        self.missing_is_forbidden
+            .store(!access.can_list, Ordering::Relaxed);
+        Ok(access)
     }
 
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {

@@ -141,6 +141,37 @@ pub struct RegionStatus {
     pub up: bool,
     /// Its consecutive failures so far (always 0 for a store without a breaker).
     pub consecutive_failures: u32,
+    /// What its latest [`Store::check`] found.
+    pub check: RegionCheck,
+}
+
+/// The outcome of a region's latest [`Store::check`], as [`Store::region_status`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionCheck {
+    /// Not checked yet (or by a store that does not keep track).
+    NotYet,
+    /// It answered, with these rights.
+    Answered(Access),
+    /// It could not be checked: the reason.
+    Failed(String),
+}
+
+/// What [`Store::check`] found a store's credentials may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Access {
+    /// Whether they may list the originals. Without it (no `s3:ListBucket`) S3 answers a read
+    /// of a missing key with 403, not 404, and the store then takes a 403 for "not found"
+    /// rather than a failure of the region.
+    pub can_list: bool,
+}
+
+impl Access {
+    /// Full access: reads, writes and listing.
+    pub const FULL: Self = Self { can_list: true };
+
+    /// Access without listing.
+    pub const WITHOUT_LIST: Self = Self { can_list: false };
 }
 
 /// A stream of the hashes of every original in a store, in no particular order.
@@ -192,7 +223,16 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
             name: self.name().to_owned(),
             up: true,
             consecutive_failures: 0,
+            check: RegionCheck::NotYet,
         }]
+    }
+
+    /// Checks that the store answers with its credentials and finds what they may do: one
+    /// cheap request (S3: a one-key listing of the originals' prefix), made at start-up and
+    /// before readiness. An error means the store cannot serve (unreachable, missing bucket,
+    /// rejected credentials). The default, for stores with nothing to check: full access.
+    async fn check(&self) -> Result<Access> {
+        Ok(Access::FULL)
     }
 
     /// A directory for spooling bodies on their way into this store (see

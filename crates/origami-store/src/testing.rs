@@ -43,6 +43,39 @@ pub struct S3TestServer {
 struct Control {
     delay_ms: AtomicU64,
     failing: AtomicBool,
+    /// See [`S3TestServer::set_list_denied`].
+    list_denied: AtomicBool,
+}
+
+/// The server's authorization: signed requests only, and, while listing is denied, what AWS
+/// does for credentials without `s3:ListBucket`.
+struct TestAccess {
+    root: PathBuf,
+    control: Arc<Control>,
+}
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for TestAccess {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> s3s::S3Result<()> {
+        if cx.credentials().is_none() {
+            return Err(s3s::s3_error!(AccessDenied, "Signature is required"));
+        }
+        if !self.control.list_denied.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let denied = match (cx.s3_op().name(), cx.s3_path()) {
+            ("ListObjects" | "ListObjectsV2" | "ListBuckets" | "HeadBucket", _) => true,
+            // AWS hides whether a key exists from those who may not list: 403, not 404.
+            ("GetObject" | "HeadObject", s3s::path::S3Path::Object { bucket, key }) => {
+                !self.root.join(&**bucket).join(&**key).is_file()
+            }
+            _ => false,
+        };
+        if denied {
+            return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for S3TestServer {
@@ -60,8 +93,13 @@ impl S3TestServer {
         let root = tempfile::Builder::new().prefix("origami-s3-").tempdir()?;
         let fs =
             s3s_fs::FileSystem::new(root.path()).map_err(|e| io::Error::other(format!("{e:?}")))?;
+        let control = Arc::<Control>::default();
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
+        builder.set_access(TestAccess {
+            root: root.path().to_owned(),
+            control: control.clone(),
+        });
         let service = builder.build();
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
@@ -69,7 +107,7 @@ impl S3TestServer {
             addr,
             root,
             service,
-            control: Arc::default(),
+            control,
             accept: Mutex::new(None),
         };
         server.serve(listener);
@@ -141,6 +179,13 @@ impl S3TestServer {
     /// Every request is answered `503 Service Unavailable` (an S3 `ServiceUnavailable` error).
     pub fn set_failing(&self, failing: bool) {
         self.control.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes the server treat the test credentials as AWS treats credentials without
+    /// `s3:ListBucket`: listing (and `HeadBucket`) is `403 AccessDenied`, and so is a read of a
+    /// key that does not exist, where a full-access client would get 404.
+    pub fn set_list_denied(&self, denied: bool) {
+        self.control.list_denied.store(denied, Ordering::SeqCst);
     }
 
     /// True while the server accepts connections.

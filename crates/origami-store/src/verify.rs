@@ -10,7 +10,7 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::metrics;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
 
 /// Above this size an original is hashed on the blocking pool, not on an async worker thread
 /// (BLAKE3 runs at a few GB/s: a megabyte is under a millisecond, a large original much more).
@@ -95,6 +95,10 @@ impl Store for VerifiedStore {
 
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
         self.inner.head(hash).await
+    }
+
+    async fn check(&self) -> Result<Access> {
+        self.inner.check().await
     }
 
     async fn put(&self, blob: &Blob) -> Result<PutOutcome> {

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use origami_store::testing::S3TestServer;
 use origami_store::{
-    Blob, ContentHash, DerivedKey, LocalStore, S3Store, Store, StoreError, StoreExt, CACHE_CONTROL,
+    Access, Blob, ContentHash, DerivedKey, FailoverStore, LocalStore, RegionCheck, S3Store, Store,
+    StoreError, StoreExt, CACHE_CONTROL,
 };
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
@@ -271,4 +272,92 @@ async fn new_shard_directories_are_created_with_their_parents() {
         .await
         .unwrap();
     assert!(store.derived_path_of(&key).is_file());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_list_rights_a_403_for_a_missing_key_is_not_found_not_a_failing_region() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let s3 = server.s3_store("s3-nolist", common::BUCKET).await.unwrap();
+    let stored = s3
+        .put_bytes(Bytes::from_static(b"kept"))
+        .await
+        .unwrap()
+        .hash;
+    let missing = ContentHash::of(b"never stored");
+    server.set_list_denied(true);
+    // Before the check the store cannot know: S3's 403 is a failure.
+    assert!(matches!(
+        s3.get(&missing).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    let failover =
+        FailoverStore::new(vec![std::sync::Arc::new(s3)], common::test_config()).unwrap();
+    assert_eq!(failover.region_status()[0].check, RegionCheck::NotYet);
+    assert_eq!(failover.check().await.unwrap(), Access::WITHOUT_LIST);
+    assert_eq!(
+        failover.region_status()[0].check,
+        RegionCheck::Answered(Access::WITHOUT_LIST)
+    );
+    // Now many reads of missing originals are "not found" and leave the breaker closed
+    // (it opens after 3 failures in this configuration).
+    for _ in 0..6 {
+        assert!(failover.get(&missing).await.unwrap_err().is_not_found());
+        assert!(failover.head(&missing).await.unwrap_err().is_not_found());
+    }
+    let status = &failover.region_status()[0];
+    assert!(status.up, "{status:?}");
+    assert_eq!(status.consecutive_failures, 0);
+    assert_eq!(failover.get(&stored).await.unwrap(), &b"kept"[..]);
+
+    // With list rights the check says so, and a 403 would again be a failure.
+    server.set_list_denied(false);
+    assert_eq!(failover.check().await.unwrap(), Access::FULL);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_with_rejected_credentials_or_no_bucket_fails_its_check() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let mut wrong = server.s3_config("s3-wrong-key", common::BUCKET);
+    if let Some(credentials) = wrong.credentials.as_mut() {
+        credentials.secret_access_key = "not-the-secret".to_owned();
+    }
+    let wrong = S3Store::new(wrong).await.unwrap();
+    let no_bucket = server
+        .s3_store("s3-no-bucket", "no-such-bucket")
+        .await
+        .unwrap();
+    let good = server.s3_store("s3-good", common::BUCKET).await.unwrap();
+    assert!(
+        wrong.check().await.is_err(),
+        "a bad signature is not 'cannot list'"
+    );
+    assert!(no_bucket.check().await.is_err());
+    let failover = FailoverStore::new(
+        vec![
+            std::sync::Arc::new(wrong),
+            std::sync::Arc::new(no_bucket),
+            std::sync::Arc::new(good),
+        ],
+        common::test_config(),
+    )
+    .unwrap();
+    // One region answering is enough for the whole store.
+    assert_eq!(failover.check().await.unwrap(), Access::FULL);
+    let checks: Vec<_> = failover
+        .region_status()
+        .into_iter()
+        .map(|r| r.check)
+        .collect();
+    assert!(matches!(checks[0], RegionCheck::Failed(_)), "{checks:?}");
+    assert!(matches!(checks[1], RegionCheck::Failed(_)), "{checks:?}");
+    assert_eq!(checks[2], RegionCheck::Answered(Access::FULL));
+    server.stop();
+    assert!(matches!(
+        failover.check().await,
+        Err(StoreError::Unavailable { causes }) if causes.len() == 3
+    ));
 }

@@ -9,23 +9,26 @@ use super::auth::require_bearer;
 use super::respond::no_store_json;
 use crate::api_error::ApiError;
 use crate::present;
-use crate::state::AppState;
+use crate::state::{AppState, Phase};
 
 /// `GET /healthz`: the process is alive.
 pub(crate) async fn healthz() -> Response {
     no_store_json(StatusCode::OK, json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: 200 when at least one region can serve, with each region's state; else 503.
+/// `GET /readyz`: 503 while starting (until every region was checked once and one answered)
+/// and while draining; 200 otherwise, even when no region can serve right now (cache hits
+/// still can; the all-regions-down alert covers that), with each region's state.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let regions = state.store().region_status();
-    let ready = regions.iter().any(|r| r.up);
+    let phase = state.phase();
+    let ready = phase == Phase::Serving;
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut response = no_store_json(status, present::readiness(ready, &regions));
+    let mut response = no_store_json(status, present::readiness(phase, &regions));
     if !ready {
         response
             .headers_mut()

@@ -9,7 +9,7 @@ use super::breaker::{Breaker, Permit};
 use super::config::FailoverConfig;
 use crate::error::{CauseKind, RegionCause, Result, StoreError};
 use crate::instrument::InstrumentedStore;
-use crate::store::Store;
+use crate::store::{RegionCheck, Store};
 use crate::verify::VerifiedStore;
 
 /// One region of a failover store.
@@ -23,6 +23,8 @@ pub(super) struct Region {
     pub(super) layered: Arc<InstrumentedStore>,
     /// Its circuit breaker.
     pub(super) breaker: Arc<Breaker>,
+    /// What its latest check found ([`Store::check`]).
+    pub(super) check: std::sync::Mutex<RegionCheck>,
 }
 
 impl Region {
@@ -41,6 +43,7 @@ impl Region {
             store,
             layered,
             breaker: Arc::new(breaker),
+            check: std::sync::Mutex::new(RegionCheck::NotYet),
         }
     }
 

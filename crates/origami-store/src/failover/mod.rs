@@ -36,8 +36,11 @@ use crate::blob::Blob;
 use crate::error::{CauseKind, RegionCause, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
+use crate::lock::lock;
 use crate::metrics;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{
+    Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck, RegionStatus, Store,
+};
 
 pub use config::{FailoverConfig, RepairConfig};
 
@@ -174,6 +177,7 @@ impl FailoverStore {
                 name: r.name.to_string(),
                 up: r.breaker.is_up(),
                 consecutive_failures: r.breaker.consecutive_failures(),
+                check: lock(&r.check).clone(),
             })
             .collect()
     }
@@ -338,6 +342,54 @@ impl Store for FailoverStore {
 
     fn region_status(&self) -> Vec<RegionStatus> {
         FailoverStore::region_status(self)
+    }
+
+    /// Checks every region at once (each through its timeout): each result is kept for
+    /// [`Store::region_status`], logged and exported as `origami_region_check{region}`. Ready
+    /// when at least one region answered, with listing only if every region that answered may
+    /// list; an error naming every region's cause when none did.
+    async fn check(&self) -> Result<Access> {
+        let checks = self.inner.regions.iter().map(|region| async move {
+            let result = region.layered.check().await;
+            let check = match &result {
+                Ok(access) => {
+                    if access.can_list {
+                        tracing::info!(region = %region.name, "region checked: it answers");
+                    } else {
+                        tracing::warn!(
+                            region = %region.name,
+                            "region checked: it answers, but these credentials may not list \
+                             the bucket (no s3:ListBucket), so S3 answers 403 for missing \
+                             originals; they are read as not found (see deploy/ for the IAM \
+                             policy)"
+                        );
+                    }
+                    RegionCheck::Answered(*access)
+                }
+                Err(err) => {
+                    tracing::warn!(region = %region.name, error = %err, "region check failed");
+                    RegionCheck::Failed(err.to_string())
+                }
+            };
+            metrics::region_check(&region.name, result.is_ok());
+            *lock(&region.check) = check;
+            result.map_err(|err| err.into_cause(&region.name))
+        });
+        let results = futures::future::join_all(checks).await;
+        let answered: Vec<Access> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        if answered.is_empty() {
+            return Err(StoreError::Unavailable {
+                causes: results.into_iter().filter_map(|r| r.err()).collect(),
+            });
+        }
+        Ok(if answered.iter().all(|a| a.can_list) {
+            Access::FULL
+        } else {
+            Access::WITHOUT_LIST
+        })
     }
 
     /// The first region's that has one (a local directory).

@@ -503,3 +503,23 @@ async fn requests_hyper_cannot_parse_get_the_json_error_shape() {
     assert_eq!(got, 400);
     assert!(head.contains("cache-control: public, max-age=60"), "{head}");
 }
+
+#[tokio::test]
+async fn a_malformed_upload_body_is_bad_body_not_bad_path() {
+    let (store, _dirs) = local_store(&["chunked"]);
+    let config = ServerConfig {
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    // "zz" is no chunk size: the body breaks after the request was routed and authorised.
+    let (status, head, body) = raw_exchange(
+        server.addr,
+        b"POST /originals HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer token\r\n\
+          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 400, "{head}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(json["code"], "bad_body", "{json}");
+}

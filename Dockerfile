@@ -26,10 +26,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -m 0755 target/release/origami /usr/local/bin/origami
 
 FROM debian:bookworm-slim
-# ca-certificates: TLS to S3. curl: the HEALTHCHECK (the binary has no HTTP client command).
+# ca-certificates: TLS to S3. (The HEALTHCHECK is `origami healthcheck`: no HTTP client needed.)
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 origami \
  && useradd --system --uid 10001 --gid origami --no-create-home --home-dir /nonexistent \
@@ -46,10 +46,10 @@ VOLUME /data
 EXPOSE 8080
 # A numeric UID so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# The port is taken from ORIGAMI_LISTEN (by the shell, at check time) so that overriding it
-# does not break the check.
+# `origami healthcheck` asks /healthz at the configured `listen` (ORIGAMI_LISTEN, or the
+# ORIGAMI_CONFIG file), on loopback for 0.0.0.0: overriding the address cannot break the check.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["/bin/sh", "-c", "curl -fsS -o /dev/null \"http://127.0.0.1:${ORIGAMI_LISTEN##*:}/healthz\" || exit 1"]
+  CMD ["origami", "healthcheck", "--timeout-ms", "2000"]
 # origami is PID 1 on purpose: it handles SIGTERM itself (stop accepting, drain in-flight
 # requests, exit), so no init shim is needed.
 ENTRYPOINT ["origami"]

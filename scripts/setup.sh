@@ -3,11 +3,12 @@
 #   cmake, nasm  - build the vendored libjpeg-turbo 3 (with its SIMD) and rav1e's assembly
 #   pkg-config   - used by some -sys crates' build scripts
 #   promtool     - (Debian package `prometheus`) the tests run deploy/alerts.yml through it
+#   node         - (Debian package `nodejs`) the tests run deploy/cloudfront.md's function
 # Debian/Ubuntu only (apt-get); as root it installs, otherwise it tells you what to run.
 set -euo pipefail
 missing=()
 # command:package
-for pair in cmake:cmake nasm:nasm pkg-config:pkg-config promtool:prometheus; do
+for pair in cmake:cmake nasm:nasm pkg-config:pkg-config promtool:prometheus node:nodejs; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0

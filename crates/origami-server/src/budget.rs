@@ -112,6 +112,11 @@ impl MemoryBudget {
         self.shared.lock().free
     }
 
+    /// Bytes reserved right now (`origami_transform_memory_reserved_bytes`).
+    pub(crate) fn reserved(&self) -> u64 {
+        self.shared.total - self.shared.lock().free
+    }
+
     /// Waits until `bytes` (capped at the whole budget) may be reserved, and reserves them.
     pub(crate) async fn reserve(&self, bytes: u64) -> Reservation {
         let need = bytes.min(self.shared.total);

@@ -164,12 +164,23 @@ impl ResultCache {
             .weigher(|key: &String, value: &Cached| {
                 u32::try_from(weight(key, value)).unwrap_or(u32::MAX)
             })
+            .eviction_listener(|_key, _value, cause| {
+                if cause == moka::notification::RemovalCause::Size {
+                    m::cache_evicted();
+                }
+            })
             .build();
         Self {
             cache,
             max_entry_bytes: max_bytes / MAX_ENTRY_FRACTION,
             stats,
         }
+    }
+
+    /// Bytes (as weighed) and entries held now, after pending evictions ran.
+    pub(crate) async fn size(&self) -> (u64, u64) {
+        self.cache.run_pending_tasks().await;
+        (self.cache.weighted_size(), self.cache.entry_count())
     }
 
     /// The entry at `key`, if any, without counting an outcome.

@@ -84,6 +84,8 @@ pub struct Admission {
     pool: TransformPool,
     _stage: OwnedSemaphorePermit,
     _admitted: Admitted,
+    /// When the caller asked for its place (the start of its queue wait).
+    asked_at: std::time::Instant,
 }
 
 #[derive(Debug)]
@@ -166,6 +168,11 @@ impl TransformPool {
             .saturating_sub(self.busy())
     }
 
+    /// Bytes of the memory budgets reserved by transforms right now (both lanes).
+    pub fn memory_reserved(&self) -> u64 {
+        self.memory.reserved() + self.expensive_memory.reserved()
+    }
+
     /// Transforms running right now.
     pub fn busy(&self) -> usize {
         self.workers - self.permits.available_permits()
@@ -175,6 +182,7 @@ impl TransformPool {
     /// `workers + max_queue` callers are already admitted; then waits (first come, first
     /// served) until this caller may hold its input in memory.
     pub async fn admit(&self) -> Result<Admission, PoolError> {
+        let asked_at = std::time::Instant::now();
         self.take_place(&self.admitted)?;
         let admitted = Admitted(self.clone());
         m::queue_depth(self.queue_depth());
@@ -185,6 +193,7 @@ impl TransformPool {
             .await
             .map_err(|_| PoolError::Closed)?;
         Ok(Admission {
+            asked_at,
             pool: self.clone(),
             _stage: stage,
             _admitted: admitted,
@@ -250,6 +259,7 @@ impl Admission {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let asked_at = self.asked_at;
         let expensive = work_ms >= EXPENSIVE_WORK_MS;
         let place = if expensive {
             let lane = pool.enter_expensive_lane()?;
@@ -280,6 +290,7 @@ impl Admission {
             .await
             .map_err(|_| PoolError::Closed)?;
         m::queue_depth(pool.queue_depth());
+        m::queue_wait(expensive, asked_at.elapsed());
         let (done, result) = tokio::sync::oneshot::channel();
         let threads = pool.threads.clone();
         // Holding a permit means a thread is free: the closure starts at once.

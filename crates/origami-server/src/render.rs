@@ -69,6 +69,11 @@ impl Renderer {
         }
     }
 
+    /// Bytes and entries of the result cache now.
+    pub(crate) async fn cache_size(&self) -> (u64, u64) {
+        self.cache.size().await
+    }
+
     /// A rendition: memory cache, then (with `persist_derivatives`) the store's derived space,
     /// then a transform on the CPU pool, coalesced across identical requests.
     pub(crate) async fn rendition(

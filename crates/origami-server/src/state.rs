@@ -159,6 +159,19 @@ impl AppState {
             });
     }
 
+    /// Sets the gauges read at each scrape (see [`m::set_gauges`]).
+    pub(crate) async fn refresh_gauges(&self) {
+        let inner = &*self.inner;
+        m::set_gauges(m::Gauges {
+            workers: inner.pool.workers(),
+            workers_busy: inner.pool.busy(),
+            memory_reserved: inner.pool.memory_reserved(),
+            memory_budget: inner.config.transform_memory_bytes,
+            results: inner.renderer.cache_size().await,
+            working_copies: inner.copies.size().await,
+        });
+    }
+
     /// The budget of `/original/` bytes being sent.
     pub(crate) fn original_sends(&self) -> &OriginalSends {
         &self.inner.original_sends

@@ -142,6 +142,12 @@ impl WorkingCopies {
         }
     }
 
+    /// Bytes (as weighed) and entries of the decoded copies held now.
+    pub(crate) async fn size(&self) -> (u64, u64) {
+        self.decoded.run_pending_tasks().await;
+        (self.decoded.weighted_size(), self.decoded.entry_count())
+    }
+
     /// Whether working copies are on (`max_side` > 0).
     pub(crate) fn enabled(&self) -> bool {
         self.config.max_side > 0

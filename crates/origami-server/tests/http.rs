@@ -395,9 +395,32 @@ async fn health_readiness_and_metrics() {
         "origami_cache_total{outcome=\"miss\"}",
         "origami_transform_seconds",
         "origami_region_requests_total",
+        "origami_queue_wait_seconds_count{lane=\"ordinary\"}",
+        "origami_workers ",
+        "origami_workers_busy ",
+        "origami_transform_memory_reserved_bytes ",
+        "origami_transform_memory_budget_bytes ",
+        "origami_cache_bytes{cache=\"results\"}",
+        "origami_cache_entries{cache=\"working_copies\"}",
+        "origami_process_resident_bytes ",
+        "origami_build_info{",
+        "origami_region_check{region=\"ops-a\"} 1",
     ] {
         assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
     }
+    // The gauges say what is true now: the thumbnail is in the result cache, nothing runs.
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("origami_cache_entries{cache=\"results\"}") >= 1.0);
+    assert!(value("origami_cache_bytes{cache=\"results\"}") > 0.0);
+    assert_eq!(value("origami_workers_busy "), 0.0);
+    assert_eq!(value("origami_transform_memory_reserved_bytes "), 0.0);
+    assert!(value("origami_process_resident_bytes ") > 1e6);
 }
 
 #[tokio::test]
@@ -1038,4 +1061,19 @@ async fn entries_over_an_eighth_of_the_cache_are_served_but_not_kept() {
     assert_eq!(header(&made, "x-origami-region"), Some("local-a"));
     let again = http.get(&thumb).send().await.unwrap();
     assert_eq!(header(&again, "x-origami-region"), Some("cache"));
+    // Entries pushed out to keep the bound are counted.
+    for side in 40..80 {
+        http.get(server.url(&format!("/thumb/{side}/{side}/{hash}.jpg")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = http.get(server.url("/metrics")).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    let evicted: f64 = text
+        .lines()
+        .find(|l| l.starts_with("origami_cache_evictions_total "))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0);
+    assert!(evicted > 0.0, "{text}");
 }

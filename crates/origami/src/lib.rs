@@ -17,6 +17,7 @@ pub mod config;
 pub mod config_cmd;
 pub mod engine_cmd;
 pub mod error;
+pub mod healthcheck_cmd;
 mod range;
 pub mod runtime;
 pub mod serve_cmd;

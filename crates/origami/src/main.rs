@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use origami::{config_cmd, engine_cmd, serve_cmd, store_cmd};
+use origami::{config_cmd, engine_cmd, healthcheck_cmd, serve_cmd, store_cmd};
 
 // mimalloc instead of glibc malloc, for Rust and C code alike (the `override` feature makes it
 // the process's malloc/free, so libjpeg-turbo's and libwebp's buffers use it too). The server
@@ -61,6 +61,9 @@ enum Command {
     /// Check the configuration (`check`), optionally printing it with secrets redacted
     /// (`check --print`).
     Config(config_cmd::ConfigArgs),
+    /// Ask the local server's /healthz (at the configured `listen`): exit 0 on 200, else 1.
+    /// For container health checks.
+    Healthcheck(healthcheck_cmd::HealthcheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => store_cmd::sync(args, cli.config.as_deref()),
         Command::Serve(args) => serve_cmd::serve(args, cli.config.as_deref()),
         Command::Config(args) => config_cmd::config(args, cli.config.as_deref()),
+        Command::Healthcheck(args) => healthcheck_cmd::healthcheck(args, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

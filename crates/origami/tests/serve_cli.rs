@@ -285,3 +285,43 @@ fn config_check_names_typos_and_prints_the_effective_configuration_without_secre
     );
     assert_eq!(bad_key.status.code(), Some(2), "{bad_key:?}");
 }
+
+#[test]
+fn healthcheck_asks_the_configured_listen_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Nothing listens yet: the check fails (exit 1) and says where it asked.
+    let down = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ORIGAMI_LISTEN", format!("0.0.0.0:{port}"))
+        .args(["healthcheck", "--timeout-ms", "500"])
+        .output()
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    assert!(String::from_utf8_lossy(&down.stderr).contains(&format!("127.0.0.1:{port}/healthz")));
+    let mut server = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("ORIGAMI_LISTEN", format!("127.0.0.1:{port}"))
+        .args(["serve"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut healthy = false;
+    for _ in 0..100 {
+        // 0.0.0.0, as in the container, is asked on loopback.
+        let up = Command::new(BIN)
+            .current_dir(dir.path())
+            .env("ORIGAMI_LISTEN", format!("0.0.0.0:{port}"))
+            .args(["healthcheck"])
+            .output()
+            .unwrap();
+        if up.status.success() {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(healthy, "healthcheck never passed");
+}

@@ -58,6 +58,7 @@ pub(crate) async fn metrics(
     let handle = state
         .prometheus()
         .ok_or_else(|| ApiError::not_found("metrics are not enabled"))?;
+    state.refresh_gauges().await;
     let mut response = handle.render().into_response();
     let h = response.headers_mut();
     h.insert(

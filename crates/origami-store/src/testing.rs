@@ -45,6 +45,10 @@ struct Control {
     failing: AtomicBool,
     /// See [`S3TestServer::set_list_denied`].
     list_denied: AtomicBool,
+    /// See [`S3TestServer::set_failing_percent`].
+    failing_percent: AtomicU64,
+    /// Requests seen, for the failing percentage.
+    requests: AtomicU64,
 }
 
 /// The server's authorization: signed requests only, and, while listing is denied, what AWS
@@ -181,6 +185,15 @@ impl S3TestServer {
         self.control.failing.store(failing, Ordering::SeqCst);
     }
 
+    /// Answers `percent` % of requests (every request whose sequence number modulo 100 is
+    /// below it: deterministic, spread evenly) with `500 Internal Server Error` (an S3
+    /// `InternalError`); 0 stops it.
+    pub fn set_failing_percent(&self, percent: u8) {
+        self.control
+            .failing_percent
+            .store(u64::from(percent.min(100)), Ordering::SeqCst);
+    }
+
     /// Makes the server treat the test credentials as AWS treats credentials without
     /// `s3:ListBucket`: listing (and `HeadBucket`) is `403 AccessDenied`, and so is a read of a
     /// key that does not exist, where a full-access client would get 404.
@@ -245,7 +258,12 @@ impl S3TestServer {
                                         tokio::time::sleep(Duration::from_millis(delay)).await;
                                     }
                                     if control.failing.load(Ordering::SeqCst) {
-                                        return Ok(unavailable_response());
+                                        return Ok(error_response(503, "ServiceUnavailable"));
+                                    }
+                                    let percent = control.failing_percent.load(Ordering::SeqCst);
+                                    let n = control.requests.fetch_add(1, Ordering::SeqCst);
+                                    if n % 100 < percent {
+                                        return Ok(error_response(500, "InternalError"));
                                     }
                                     service.call(req.map(s3s::Body::from)).await
                                 }
@@ -269,11 +287,15 @@ impl Drop for S3TestServer {
     }
 }
 
-fn unavailable_response() -> s3s::HttpResponse {
-    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code>\
-                <Message>injected outage</Message></Error>";
-    let mut response = hyper::Response::new(s3s::Body::from(body.to_owned()));
-    *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+/// An S3 error answer with `status` and `code`, as an injected fault.
+fn error_response(status: u16, code: &str) -> s3s::HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+         <Message>injected fault</Message></Error>"
+    );
+    let mut response = hyper::Response::new(s3s::Body::from(body));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/xml"),

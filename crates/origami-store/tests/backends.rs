@@ -361,3 +361,27 @@ async fn a_region_with_rejected_credentials_or_no_bucket_fails_its_check() {
         Err(StoreError::Unavailable { causes }) if causes.len() == 3
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_server_can_fail_a_share_of_requests_with_500() {
+    let server = S3TestServer::start_with_buckets(&[common::BUCKET])
+        .await
+        .unwrap();
+    let s3 = server.s3_store("s3-flaky", common::BUCKET).await.unwrap();
+    let hash = s3.put_bytes(Bytes::from_static(b"flaky")).await.unwrap().hash;
+    server.set_failing_percent(30);
+    let mut failed = 0;
+    for _ in 0..100 {
+        match s3.get(&hash).await {
+            Ok(got) => assert_eq!(got, &b"flaky"[..]),
+            Err(StoreError::Unavailable { causes }) => {
+                assert!(causes[0].message.contains("InternalError"), "{causes:?}");
+                failed += 1;
+            }
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(failed, 30, "30 of every 100 requests");
+    server.set_failing_percent(0);
+    assert!(s3.get(&hash).await.is_ok());
+}

@@ -40,10 +40,7 @@ async fn command(line: &str, regions: &[(&str, S3TestServer)]) -> Result<(), Str
     };
     match words.as_slice() {
         ["stop", name] => region(name)?.stop(),
-        ["start", name] => region(name)?
-            .restart()
-            .await
-            .map_err(|e| e.to_string())?,
+        ["start", name] => region(name)?.restart().await.map_err(|e| e.to_string())?,
         ["slow", name, ..] => {
             region(name)?.set_delay(Duration::from_millis(number(words.get(2))?));
         }

@@ -368,7 +368,11 @@ async fn a_test_server_can_fail_a_share_of_requests_with_500() {
         .await
         .unwrap();
     let s3 = server.s3_store("s3-flaky", common::BUCKET).await.unwrap();
-    let hash = s3.put_bytes(Bytes::from_static(b"flaky")).await.unwrap().hash;
+    let hash = s3
+        .put_bytes(Bytes::from_static(b"flaky"))
+        .await
+        .unwrap()
+        .hash;
     server.set_failing_percent(30);
     let mut failed = 0;
     for _ in 0..100 {

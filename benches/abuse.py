@@ -23,12 +23,12 @@ Usage: benches/abuse.py BASE_URL SMALL_HASH PHOTO_HASH... (benches/abuse.sh runs
 Prints one table row per phase; with --tsv FILE, appends the rows there too.
 """
 import argparse
-import http.client
 import itertools
 import multiprocessing
 import threading
 import time
-import urllib.parse
+
+from benchlib import append_rows, get, percentile
 
 
 # Forked, not spawned: the flood's URL makers are closures over the command line.
@@ -49,18 +49,8 @@ class Counter:
 
 def request(base, path, timeout):
     """GET path; (status, seconds). A connection failure or timeout is status 0."""
-    url = urllib.parse.urlsplit(base)
-    started = time.monotonic()
-    try:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        status = response.status
-        conn.close()
-    except (OSError, http.client.HTTPException):
-        status = 0
-    return status, time.monotonic() - started
+    status, _, seconds = get(base, path, timeout)
+    return status, seconds
 
 
 def client(base, next_path, stop, timeout, results, pause=0.0):
@@ -88,13 +78,6 @@ def flood_process(base, next_path, args, started, done, out):
     for t in threads:
         t.join()
     out.put([st for st, _ in results])
-
-
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, int(round(p / 100.0 * len(sorted_values) + 0.5)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def phase(name, base, args, ordinary_path, flood_path):
@@ -203,10 +186,7 @@ def main():
         rows.append((name, row["ordinary"], row["ok"], f"{row['p50']:.1f}", f"{row['p99']:.1f}",
                      ratio, row["flood"], row["flood_statuses"]))
     if args.tsv:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        with open(args.tsv, "a") as out:
-            for r in rows:
-                out.write("\t".join([stamp, *map(str, r)]) + "\n")
+        append_rows(args.tsv, rows)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ Usage: benches/chaos.py --origami BIN --regions BIN --photos DIR (chaos.sh runs 
 """
 import argparse
 import glob
-import http.client
 import itertools
 import json
 import os
@@ -33,28 +32,15 @@ import tempfile
 import threading
 import time
 
+import benchlib
+from benchlib import percentile
+
 ACCESS_KEY = "origami-test-key"
 SECRET_KEY = "origami-test-secret-0123456789"
 
 
 def get(port, path, timeout=30):
-    started = time.monotonic()
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return response.status, body, time.monotonic() - started
-    except (OSError, http.client.HTTPException):
-        return 0, b"", time.monotonic() - started
-
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, int(round(p / 100 * len(values))) - 1))]
+    return benchlib.get(f"http://127.0.0.1:{port}", path, timeout)
 
 
 class Regions:
@@ -257,10 +243,7 @@ def run(args, regions, keys, hashes):
     print(f"\ncorrupt copy of {victim[:12]}... in east repaired on disk by the end of its phase: "
           f"{'yes' if repaired else 'no'}")
     if args.tsv:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        with open(args.tsv, "a") as out:
-            for r in rows:
-                out.write("\t".join([stamp, *map(str, r)]) + "\n")
+        benchlib.append_rows(args.tsv, rows)
 
 
 if __name__ == "__main__":

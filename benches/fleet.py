@@ -12,25 +12,11 @@ Prints one table row (Markdown); with --tsv FILE, appends it there too.
 """
 import argparse
 import concurrent.futures
-import http.client
 import random
 import re
 import time
-import urllib.parse
 
-
-def get(base, path, timeout=60):
-    url = urllib.parse.urlsplit(base)
-    started = time.monotonic()
-    try:
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return response.status, body, time.monotonic() - started
-    except (OSError, http.client.HTTPException):
-        return 0, b"", time.monotonic() - started
+from benchlib import get, percentile
 
 
 def scrape(replica):
@@ -70,8 +56,7 @@ def main():
         results = list(pool.map(lambda path: get(args.balancer, path), sequence))
     wall = time.monotonic() - started
     errors = sum(1 for status, _, _ in results if status != 200)
-    latencies = sorted(seconds for _, _, seconds in results)
-    p99 = latencies[max(0, int(round(0.99 * len(latencies))) - 1)] * 1000
+    p99 = percentile([seconds for _, _, seconds in results], 99) * 1000
 
     totals = {}
     per_replica_misses = []

@@ -593,3 +593,22 @@ async fn interleaved_derived_and_original_reads_each_rotate_over_every_region() 
     assert_eq!(served.get(&names[0]), Some(&4), "{served:?}");
     assert_eq!(served.get(&names[1]), Some(&4), "{served:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_derived_object_is_not_found_without_waiting_for_a_slow_region() {
+    let two = TwoRegions::start(test_config()).await;
+    // Far slower than the attempt timeout (5 s): waiting for it would end in "unavailable".
+    two.servers[0].set_delay(Duration::from_secs(30));
+    let key = DerivedKey::new(ContentHash::of(b"never derived"), "v1/thumb/10/10.jpg").unwrap();
+    for _ in 0..2 {
+        // Whichever region the rotation asks first, the fast one's "not found" ends the read.
+        let result = tokio::time::timeout(Duration::from_secs(20), two.failover.get_derived(&key))
+            .await
+            .expect("the read ends");
+        assert!(
+            matches!(&result, Err(err) if err.is_not_found()),
+            "{result:?}"
+        );
+    }
+    two.servers[0].set_delay(Duration::ZERO);
+}

@@ -129,15 +129,7 @@ impl Reader<'_> {
                             if let Some(hash) = repair_hash {
                                 self.read_repair(&hash, &causes);
                             }
-                            if !inflight.is_empty() {
-                                // Let the losers finish (each is bounded by the attempt timeout)
-                                // so that their regions' breakers learn whether they answer.
-                                tokio::spawn(async move {
-                                    while let Some((_, result, permit)) = inflight.next().await {
-                                        attempt::report_late(&result, permit);
-                                    }
-                                });
-                            }
+                            finish_in_background(inflight);
                             return Ok((value, idx));
                         }
                         Err(err) => {
@@ -145,6 +137,14 @@ impl Reader<'_> {
                                 StoreError::NotFound { .. } => {
                                     permit.success();
                                     not_found += 1;
+                                    if matches!(op, ReadOp::GetDerived) {
+                                        // A derived object is only a saved transform: one
+                                        // region's "not found" is enough to make it again,
+                                        // rather than wait for a slow region to say the same
+                                        // (an original, whose 404 a CDN keeps, waits for all).
+                                        finish_in_background(inflight);
+                                        return Err(StoreError::not_found(key));
+                                    }
                                 }
                                 StoreError::Integrity { detail, .. } => {
                                     // The region answered: its copy of this object is bad. (The
@@ -199,6 +199,19 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// Lets the attempts nobody waits for any more finish (each is bounded by the attempt timeout)
+/// so that their regions' breakers learn whether they answer.
+fn finish_in_background<T: Send + 'static>(mut inflight: FuturesUnordered<Inflight<T>>) {
+    if inflight.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        while let Some((_, result, permit)) = inflight.next().await {
+            attempt::report_late(&result, permit);
+        }
+    });
 }
 
 /// True when some region has not been tried yet (so a hedge could start).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use origami_engine::Limits;
 
 use crate::connections::ConnectionLimits;
+use crate::cors::CorsOrigins;
 use crate::error::ServerError;
 use crate::working_copies::WorkingCopyConfig;
 
@@ -62,6 +63,9 @@ pub struct ServerConfig {
     /// When set, the only `thumb`/`fit` sizes accepted (as written in the URL, before `dpr`);
     /// others get 400. Default: any size.
     pub allowed_sizes: Option<Vec<Size>>,
+    /// Origins whose scripts may read images (CORS on the read routes; never on uploads or
+    /// the operations routes). Default: none, no CORS headers.
+    pub cors: CorsOrigins,
     /// See [`TransformHook`]. Default none.
     pub transform_hook: Option<TransformHook>,
 }
@@ -87,6 +91,7 @@ impl Default for ServerConfig {
             metrics_token: None,
             signing_keys: Vec::new(),
             allowed_sizes: None,
+            cors: CorsOrigins::None,
             transform_hook: None,
         }
     }
@@ -114,6 +119,7 @@ impl fmt::Debug for ServerConfig {
             )
             .field("signing_keys", &self.signing_keys.len())
             .field("allowed_sizes", &self.allowed_sizes)
+            .field("cors", &self.cors)
             .field("transform_hook", &self.transform_hook.is_some())
             .finish()
     }

@@ -56,6 +56,7 @@ mod budget;
 mod cache;
 mod config;
 mod connections;
+mod cors;
 mod error;
 pub mod metrics;
 mod middleware;
@@ -87,6 +88,7 @@ pub use config::{
     ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
 };
 pub use connections::ConnectionLimits;
+pub use cors::CorsOrigins;
 pub use error::ServerError;
 pub use middleware::route_label;
 pub use originals::OriginalInfo;
@@ -102,11 +104,8 @@ pub use working_copies::WorkingCopyConfig;
 /// per-request deadline, the access log and HTTP metrics).
 pub fn router(state: AppState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(routes::metrics))
-        .route("/originals", post(routes::upload))
+    // The public reads, which scripts of other origins may be allowed to read (CORS).
+    let reads = Router::new()
         .route("/original/{file}", get(routes::original))
         .route("/thumbhash/{file}", get(routes::thumbhash))
         .route("/info/{hash}", get(routes::info))
@@ -114,7 +113,17 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{signature}/original/{file}", get(routes::original))
         .route("/s/{signature}/thumbhash/{file}", get(routes::thumbhash))
         .route("/s/{signature}/info/{hash}", get(routes::info))
-        .fallback(routes::transform)
+        .fallback(routes::transform);
+    let reads = match state.config().cors.layer() {
+        Some(cors) => reads.layer(cors),
+        None => reads,
+    };
+    Router::new()
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .route("/originals", post(routes::upload))
+        .merge(reads)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.config().request_timeout,

@@ -1077,3 +1077,105 @@ async fn entries_over_an_eighth_of_the_cache_are_served_but_not_kept() {
         .unwrap_or(0.0);
     assert!(evicted > 0.0, "{text}");
 }
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_covers_reads_but_never_uploads() {
+    let (store, _dirs) = local_store(&["cors"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let http = client();
+    let thumb = format!("/thumb/40/30/{hash}.jpg");
+    let off = spawn_server(ServerConfig::default(), store.clone()).await;
+    let plain = http
+        .get(off.url(&thumb))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&plain, "access-control-allow-origin").is_none());
+
+    // A list: the request's origin is echoed when listed, with Vary: Origin; others get none.
+    let listed = ServerConfig {
+        cors: origami_server::CorsOrigins::parse(&["https://app.example".into()]).unwrap(),
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(listed, store.clone()).await;
+    for path in [
+        thumb.clone(),
+        format!("/original/{hash}"),
+        format!("/info/{hash}"),
+        format!("/thumb/0/0/{hash}.jpg"), // an error answer: scripts may read its reason
+    ] {
+        let response = http
+            .get(server.url(&path))
+            .header("origin", "https://app.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some("https://app.example"),
+            "{path}"
+        );
+        assert!(
+            header(&response, "vary").is_some_and(|v| v.to_ascii_lowercase().contains("origin")),
+            "{path}"
+        );
+    }
+    let other = http
+        .get(server.url(&thumb))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert!(header(&other, "access-control-allow-origin").is_none());
+    // A preflight is answered with the methods reads allow.
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, server.url(&thumb))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let methods = header(&preflight, "access-control-allow-methods").unwrap_or_default();
+    assert!(
+        methods.contains("GET") && !methods.contains("POST"),
+        "{methods}"
+    );
+    // Uploads and the operations routes stay same-origin.
+    for (method, path) in [
+        (reqwest::Method::OPTIONS, "/originals"),
+        (reqwest::Method::POST, "/originals"),
+        (reqwest::Method::GET, "/metrics"),
+    ] {
+        let response = http
+            .request(method.clone(), server.url(path))
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            header(&response, "access-control-allow-origin").is_none(),
+            "{method} {path}"
+        );
+    }
+
+    // "*": every origin, nothing to vary on.
+    let any = ServerConfig {
+        cors: origami_server::CorsOrigins::parse(&["*".into()]).unwrap(),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(any, store).await;
+    let response = http
+        .get(server.url(&thumb))
+        .header("origin", "https://anyone.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
+    assert!(header(&response, "vary").is_none());
+    assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE));
+}

@@ -442,6 +442,8 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
             .filter(|t| !t.is_empty()),
         signing_keys,
         allowed_sizes,
+        cors: origami_server::CorsOrigins::parse(&config.server.cors_allow_origins)
+            .context("[server] cors_allow_origins")?,
         transform_hook: None,
     })
 }

@@ -41,6 +41,10 @@ pub struct ServerSection {
     /// After SIGTERM, how long in-flight requests may finish before their connections are
     /// dropped; idle connections close at once (default 30000).
     pub shutdown_grace_ms: u64,
+    /// Origins whose scripts may read images (CORS on the image, original, info and
+    /// thumbhash routes, never on uploads): `["*"]` or `["https://app.example", ...]`
+    /// (default empty: no CORS headers).
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Default for ServerSection {
@@ -58,6 +62,7 @@ impl Default for ServerSection {
             send_timeout_ms: millis(library.connections.send_timeout),
             max_original_bytes_in_flight: library.max_original_bytes_in_flight,
             shutdown_grace_ms: millis(library.connections.shutdown_grace),
+            cors_allow_origins: Vec::new(),
         }
     }
 }

@@ -284,6 +284,21 @@ fn config_check_names_typos_and_prints_the_effective_configuration_without_secre
         &[("ORIGAMI_SECURITY__SIGNING_KEYS", "[\"not-hex\"]")],
     );
     assert_eq!(bad_key.status.code(), Some(2), "{bad_key:?}");
+    // So is an origin with a path, naming the form expected.
+    let bad_origin = config_check(
+        dir.path(),
+        &["config", "check"],
+        &[(
+            "ORIGAMI_SERVER__CORS_ALLOW_ORIGINS",
+            "[\"https://app.example/\"]",
+        )],
+    );
+    assert_eq!(bad_origin.status.code(), Some(2), "{bad_origin:?}");
+    let err = String::from_utf8(bad_origin.stderr).unwrap();
+    assert!(
+        err.contains("cors_allow_origins") && err.contains("scheme://host"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub use cors::CorsOrigins;
 pub use error::ServerError;
 pub use middleware::route_label;
 pub use originals::OriginalInfo;
-pub use path::{negotiate, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
+pub use path::{negotiate, parse_file, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
 pub use pool::{Admission, PoolError, TransformPool};
 pub use present::info_json;
 pub use rendition::{rendition_etag, rendition_spec, Rendition};

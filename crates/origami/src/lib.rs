@@ -23,3 +23,4 @@ pub mod runtime;
 pub mod serve_cmd;
 pub mod server_sections;
 pub mod store_cmd;
+pub mod url_cmd;

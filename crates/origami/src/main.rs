@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use origami::{config_cmd, engine_cmd, healthcheck_cmd, serve_cmd, store_cmd};
+use origami::{config_cmd, engine_cmd, healthcheck_cmd, serve_cmd, store_cmd, url_cmd};
 
 // mimalloc instead of glibc malloc, for Rust and C code alike (the `override` feature makes it
 // the process's malloc/free, so libjpeg-turbo's and libwebp's buffers use it too). The server
@@ -64,6 +64,11 @@ enum Command {
     /// Ask the local server's /healthz (at the configured `listen`): exit 0 on 200, else 1.
     /// For container health checks.
     Healthcheck(healthcheck_cmd::HealthcheckArgs),
+    /// Print a path signed with the first configured signing key: `/s/{signature}{PATH}`.
+    Sign(url_cmd::SignArgs),
+    /// Print an image URL (signed when signing keys are configured), or with --widths one per
+    /// width and a ready srcset attribute.
+    Url(url_cmd::UrlArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +89,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::serve(args, cli.config.as_deref()),
         Command::Config(args) => config_cmd::config(args, cli.config.as_deref()),
         Command::Healthcheck(args) => healthcheck_cmd::healthcheck(args, cli.config.as_deref()),
+        Command::Sign(args) => url_cmd::sign(args, cli.config.as_deref()),
+        Command::Url(args) => url_cmd::url(args, cli.config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

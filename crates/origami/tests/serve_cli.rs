@@ -340,3 +340,102 @@ fn healthcheck_asks_the_configured_listen_address() {
     let _ = server.wait();
     assert!(healthy, "healthcheck never passed");
 }
+
+/// Runs `origami ARGS` in `dir` with `env`: its stdout lines (it must succeed).
+fn origami_lines(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "origami {args:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn sign_url_and_the_client_snippets_make_urls_the_server_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = put(dir.path(), &fixture("baseline.jpg"));
+    let key = "00112233445566778899aabbccddeeff";
+    let keys = format!("[\"{key}\"]");
+    let env = [("ORIGAMI_SECURITY__SIGNING_KEYS", keys.as_str())];
+    let server = Server::start(dir.path(), &[], &env);
+    let rest = format!("/thumb/40/30/{hash}.png");
+    assert_eq!(get(server.port, &rest).0, 403, "unsigned is refused");
+
+    // origami sign
+    let signed = origami_lines(dir.path(), &["sign", &rest], &env).remove(0);
+    assert_eq!(get(server.port, &signed).0, 200, "{signed}");
+    // A path the server would refuse is refused here (exit 2), with the reason.
+    let bad = Command::new(BIN)
+        .args(["sign", &format!("/thumb/040/30/{hash}.png")])
+        .current_dir(dir.path())
+        .envs(env)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+
+    // origami url, with a srcset
+    let lines = origami_lines(
+        dir.path(),
+        &[
+            "url",
+            &hash,
+            "thumb/{w}/0",
+            "--widths",
+            "40,80",
+            "--format",
+            "webp",
+        ],
+        &env,
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for url in &lines[..2] {
+        assert_eq!(get(server.port, url).0, 200, "{url}");
+    }
+    assert_eq!(
+        lines[2],
+        format!("srcset=\"{} 40w, {} 80w\"", lines[0], lines[1])
+    );
+
+    // The JavaScript and Python snippets sign exactly as the server verifies.
+    let clients = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
+    let node = std::env::var_os("NODE").unwrap_or_else(|| "node".into());
+    let script = format!(
+        "import {{ imagePath, srcset }} from {:?};\n\
+         console.log(await imagePath({{ hash: {hash:?}, ops: 'thumb/40/30', format: 'png', key: {key:?} }}));\n\
+         console.log(await srcset({{ hash: {hash:?}, widths: [40, 80], ops: 'thumb/{{w}}/0', format: 'webp', key: {key:?} }}));",
+        clients.join("origami-url.mjs").display().to_string(),
+    );
+    let js = Command::new(&node)
+        .args(["--input-type=module", "-e", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): run scripts/setup.sh"));
+    assert!(js.status.success(), "{js:?}");
+    let js = String::from_utf8(js.stdout).unwrap();
+    let mut js = js.lines();
+    assert_eq!(
+        js.next(),
+        Some(signed.as_str()),
+        "node signs like origami sign"
+    );
+    assert_eq!(
+        js.next().map(str::to_owned),
+        Some(format!("{} 40w, {} 80w", lines[0], lines[1])),
+        "node's srcset"
+    );
+    let py = Command::new("python3")
+        .arg(clients.join("origami_url.py"))
+        .args([&hash, "thumb/40/30", "png", key])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{py:?}");
+    let py = String::from_utf8(py.stdout).unwrap();
+    assert_eq!(py.trim(), signed, "python signs like origami sign");
+    let _ = server.terminate();
+}

@@ -63,6 +63,11 @@ pub struct ServerConfig {
     /// When set, the only `thumb`/`fit` sizes accepted (as written in the URL, before `dpr`);
     /// others get 400. Default: any size.
     pub allowed_sizes: Option<Vec<Size>>,
+    /// Named pipelines, used as `/p/{name}/{hash}.{ext}` (optionally followed by `dpr/` and
+    /// `q/`). Default none.
+    pub presets: std::collections::BTreeMap<String, origami_engine::Pipeline>,
+    /// Refuse (403) every transform URL that does not name a preset. Default false.
+    pub presets_only: bool,
     /// Origins whose scripts may read images (CORS on the read routes; never on uploads or
     /// the operations routes). Default: none, no CORS headers.
     pub cors: CorsOrigins,
@@ -91,6 +96,8 @@ impl Default for ServerConfig {
             metrics_token: None,
             signing_keys: Vec::new(),
             allowed_sizes: None,
+            presets: std::collections::BTreeMap::new(),
+            presets_only: false,
             cors: CorsOrigins::None,
             transform_hook: None,
         }
@@ -119,6 +126,8 @@ impl fmt::Debug for ServerConfig {
             )
             .field("signing_keys", &self.signing_keys.len())
             .field("allowed_sizes", &self.allowed_sizes)
+            .field("presets", &self.presets.len())
+            .field("presets_only", &self.presets_only)
             .field("cors", &self.cors)
             .field("transform_hook", &self.transform_hook.is_some())
             .finish()

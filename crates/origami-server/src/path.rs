@@ -137,6 +137,20 @@ pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest
     if ops.is_empty() && rest.contains('/') {
         return Err(ApiError::bad_path("empty path segment"));
     }
+    if let Some(preset) = ops.strip_prefix("p/") {
+        let pipeline = expand_preset(preset, config)?;
+        return Ok(ImageRequest {
+            hash,
+            pipeline,
+            format,
+        });
+    }
+    if config.presets_only {
+        return Err(ApiError::forbidden(
+            "presets_only",
+            "this server serves presets only: /p/{name}/{hash}.{ext}",
+        ));
+    }
     let pipeline: Pipeline = ops.parse().map_err(ApiError::from)?;
     if !displays_as(&pipeline, ops) {
         return Err(ApiError::bad_path(format!(
@@ -162,6 +176,44 @@ pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest
         pipeline,
         format,
     })
+}
+
+/// The pipeline of `p/{name}[/dpr/{n}][/q/{n}]` (`preset` is what follows `p/`): the preset's
+/// expansion with the URL's `dpr` and `q`, if any. The expansion is what the cache key and the
+/// ETag are made of, so editing a preset changes its outputs' ETags. Unknown name: 404.
+fn expand_preset(preset: &str, config: &ServerConfig) -> Result<Pipeline, ApiError> {
+    let (name, modifiers) = preset.split_once('/').unwrap_or((preset, ""));
+    let expansion = config
+        .presets
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("no preset named {name:?} on this server")))?;
+    if modifiers.is_empty() {
+        return Ok(expansion.clone());
+    }
+    let extra: Pipeline = modifiers.parse().map_err(ApiError::from)?;
+    if !extra.ops().is_empty() || !displays_as(&extra, modifiers) {
+        return Err(ApiError::bad_path(
+            "a preset may be followed only by dpr/{n} and q/{n}, in that order",
+        ));
+    }
+    let mut pipeline = expansion.clone();
+    if extra.dpr() != 1 {
+        if pipeline.dpr() != 1 {
+            return Err(ApiError::bad_path(format!(
+                "preset {name:?} already sets dpr"
+            )));
+        }
+        pipeline = pipeline.with_dpr(extra.dpr()).map_err(ApiError::from)?;
+    }
+    if let Some(quality) = extra.quality() {
+        if pipeline.quality().is_some() {
+            return Err(ApiError::bad_path(format!(
+                "preset {name:?} already sets q"
+            )));
+        }
+        pipeline = pipeline.with_quality(quality).map_err(ApiError::from)?;
+    }
+    Ok(pipeline)
 }
 
 /// Whether `value` formats exactly as `text`, compared as it is written (no allocation: this

@@ -1179,3 +1179,81 @@ async fn cors_is_off_by_default_and_covers_reads_but_never_uploads() {
     assert!(header(&response, "vary").is_none());
     assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE));
 }
+
+#[tokio::test]
+async fn presets_expand_to_their_pipeline_and_can_be_the_only_pipelines() {
+    let (store, _dirs) = local_store(&["presets"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let presets = |avatar: &str| {
+        std::collections::BTreeMap::from([("avatar".to_owned(), avatar.parse().unwrap())])
+    };
+    let config = ServerConfig {
+        presets: presets("thumb/40/40"),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config.clone(), store.clone()).await;
+    let http = client();
+    let get = |path: String| {
+        let http = http.clone();
+        let url = server.url(&path);
+        async move { http.get(url).send().await.unwrap() }
+    };
+    // The preset is its expansion: same bytes, same ETag, same cache entry.
+    let preset = get(format!("/p/avatar/{hash}.jpg")).await;
+    assert_eq!(preset.status(), StatusCode::OK);
+    let etag = header(&preset, "etag").unwrap().to_owned();
+    let bytes = preset.bytes().await.unwrap();
+    let spelled = get(format!("/thumb/40/40/{hash}.jpg")).await;
+    assert_eq!(header(&spelled, "x-origami-region"), Some("cache"));
+    assert_eq!(header(&spelled, "etag"), Some(etag.as_str()));
+    assert_eq!(spelled.bytes().await.unwrap(), bytes);
+    // dpr and q may follow; nothing else may.
+    let dpr = get(format!("/p/avatar/dpr/2/q/50/{hash}.png")).await;
+    assert_eq!(dpr.status(), StatusCode::OK);
+    let info = origami_engine::probe(&dpr.bytes().await.unwrap()).unwrap();
+    assert_eq!((info.width, info.height), (80, 80));
+    for (path, status, code) in [
+        (format!("/p/avatar/blur/2/{hash}.jpg"), 400, "bad_path"),
+        // The grammar's own order, as in any URL.
+        (
+            format!("/p/avatar/q/50/dpr/2/{hash}.jpg"),
+            400,
+            "invalid_params",
+        ),
+        (format!("/p/nope/{hash}.jpg"), 404, "not_found"),
+    ] {
+        assert_error(get(path.clone()).await, status, code).await;
+    }
+    // Editing a preset changes its outputs' ETags.
+    let edited = ServerConfig {
+        presets: presets("thumb/40/40/g/smart"),
+        ..config.clone()
+    };
+    let edited = spawn_server(edited, store.clone()).await;
+    let again = http
+        .get(edited.url(&format!("/p/avatar/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(header(&again, "etag"), Some(etag.as_str()));
+
+    // presets_only: every other pipeline is 403; presets and originals still serve.
+    let only = ServerConfig {
+        presets_only: true,
+        ..config
+    };
+    let only = spawn_server(only, store).await;
+    let refused = http
+        .get(only.url(&format!("/thumb/40/40/{hash}.jpg")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, 403, "presets_only").await;
+    for path in [
+        format!("/p/avatar/{hash}.webp"),
+        format!("/original/{hash}"),
+    ] {
+        let response = http.get(only.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

@@ -48,6 +48,9 @@ pub struct Config {
     pub security: SecuritySection,
     /// `[working_copy]`: reduced copies of large originals.
     pub working_copy: WorkingCopySection,
+    /// `[presets]`: named pipelines (`avatar = "thumb/128/128/g/smart"`), served as
+    /// `/p/{name}/{hash}.{ext}`.
+    pub presets: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             limits: Limits::default(),
             security: SecuritySection::default(),
             working_copy: WorkingCopySection::default(),
+            presets: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -363,6 +367,42 @@ pub async fn build_store(config: &Config) -> anyhow::Result<FailoverStore> {
     FailoverStore::new(regions, failover).context("building the failover store")
 }
 
+/// `[presets]` parsed: names of lowercase letters, digits, `-` and `_`; pipelines in the URL
+/// grammar, canonical (as they would be written in a URL).
+fn presets(
+    config: &Config,
+) -> anyhow::Result<std::collections::BTreeMap<String, origami_engine::Pipeline>> {
+    let mut presets = std::collections::BTreeMap::new();
+    for (name, text) in &config.presets {
+        anyhow::ensure!(
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'),
+            "[presets] {name:?}: a preset's name is 1-64 lowercase letters, digits, - and _"
+        );
+        let pipeline: origami_engine::Pipeline = text
+            .parse()
+            .with_context(|| format!("[presets] {name} = {text:?}"))?;
+        anyhow::ensure!(
+            pipeline.to_string() == *text,
+            "[presets] {name} = {text:?} is not canonical; write {:?}",
+            pipeline.to_string()
+        );
+        anyhow::ensure!(
+            !pipeline.is_empty(),
+            "[presets] {name}: an empty pipeline; name an operation"
+        );
+        presets.insert(name.clone(), pipeline);
+    }
+    anyhow::ensure!(
+        !config.security.presets_only || !presets.is_empty(),
+        "[security] presets_only = true without any [presets]: every transform would be refused"
+    );
+    Ok(presets)
+}
+
 /// The server's configuration from the whole file.
 pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
     let defaults = ServerConfig::default();
@@ -442,6 +482,8 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
             .filter(|t| !t.is_empty()),
         signing_keys,
         allowed_sizes,
+        presets: presets(config)?,
+        presets_only: config.security.presets_only,
         cors: origami_server::CorsOrigins::parse(&config.server.cors_allow_origins)
             .context("[server] cors_allow_origins")?,
         transform_hook: None,

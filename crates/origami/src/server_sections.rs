@@ -128,4 +128,6 @@ pub struct SecuritySection {
     pub signing_keys: Vec<String>,
     /// The only `thumb`/`fit` sizes accepted, as `"WxH"` (default: any).
     pub allowed_sizes: Vec<String>,
+    /// Refuse (403) every transform URL that does not name one of `[presets]` (default false).
+    pub presets_only: bool,
 }

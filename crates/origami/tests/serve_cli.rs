@@ -299,6 +299,27 @@ fn config_check_names_typos_and_prints_the_effective_configuration_without_secre
         err.contains("cors_allow_origins") && err.contains("scheme://host"),
         "{err}"
     );
+    // Presets: from a variable, printed back; non-canonical ones and presets_only without
+    // presets are refused.
+    let presets = config_check(
+        dir.path(),
+        &["config", "check", "--print"],
+        &[("ORIGAMI_PRESETS__AVATAR", "thumb/128/128/g/smart")],
+    );
+    assert!(presets.status.success(), "{presets:?}");
+    let printed = String::from_utf8(presets.stdout).unwrap();
+    assert!(
+        printed.contains("[presets]\navatar = \"thumb/128/128/g/smart\""),
+        "{printed}"
+    );
+    for env in [
+        ("ORIGAMI_PRESETS__AVATAR", "thumb/128/128/g/center"),
+        ("ORIGAMI_PRESETS__AVATAR", "thumb/0128/128"),
+        ("ORIGAMI_SECURITY__PRESETS_ONLY", "true"),
+    ] {
+        let refused = config_check(dir.path(), &["config", "check"], &[env]);
+        assert_eq!(refused.status.code(), Some(2), "{env:?}: {refused:?}");
+    }
 }
 
 #[test]

@@ -1325,3 +1325,58 @@ for (const [uri, accept, want] of cases) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// docs/openapi.yaml against the router: every `.route(path, method)` of the server is
+/// described with its method, and every described path is a route or the transform fallback.
+#[test]
+fn the_openapi_description_matches_the_router() {
+    let mut spec: Value =
+        serde_yaml::from_str(&read("docs/openapi.yaml")).expect("docs/openapi.yaml");
+    spec.apply_merge().expect("YAML merge keys");
+    assert!(string(&spec["openapi"]).starts_with("3."));
+    let paths = spec["paths"].as_mapping().expect("paths");
+    let described: HashSet<String> = paths.keys().map(string).collect();
+
+    let router = read("crates/origami-server/src/lib.rs");
+    let mut routes = HashSet::new();
+    for (i, _) in router.match_indices(".route(\"") {
+        let rest = &router[i + ".route(\"".len()..];
+        let (path, after) = rest.split_once('"').unwrap();
+        let method = after
+            .trim_start_matches([',', ' ', '\n'])
+            .split('(')
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned();
+        let op = &spec["paths"][path][method.as_str()];
+        assert!(
+            op.is_mapping(),
+            "{method} {path} is a route but not in docs/openapi.yaml"
+        );
+        assert!(
+            op["responses"].as_mapping().is_some_and(|r| !r.is_empty()),
+            "{method} {path}: responses"
+        );
+        routes.insert(path.to_owned());
+    }
+    assert!(routes.len() >= 10, "router parsing found {routes:?}");
+    assert!(router.contains(".fallback(routes::transform)"));
+    let fallback = [
+        "/{pipeline}/{file}",
+        "/s/{signature}/{pipeline}/{file}",
+        "/p/{preset}/{file}",
+    ];
+    for path in &described {
+        assert!(
+            routes.contains(path) || fallback.contains(&path.as_str()),
+            "docs/openapi.yaml describes {path}, which is no route"
+        );
+    }
+    for path in fallback {
+        assert!(
+            spec["paths"][path]["get"]["responses"]["200"].is_mapping(),
+            "{path}"
+        );
+    }
+}

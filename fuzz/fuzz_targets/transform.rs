@@ -16,8 +16,8 @@ use std::str::FromStr;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use origami_engine::{
-    check_limits, probe, render_thumbhash, thumbhash, transform, EngineError, Gravity, ImageFormat,
-    Limits, Op, Pipeline, Sigma, MAX_DIMENSION, MAX_OPS,
+    check_limits, probe, render_thumbhash, thumbhash, transform, EngineError, FlipAxis, Gravity,
+    ImageFormat, Limits, Op, Pipeline, Sigma, MAX_DIMENSION, MAX_OPS,
 };
 
 /// Bytes at the start of every input reserved for parameters; the image is the rest.
@@ -82,6 +82,12 @@ enum OpSpec {
     Blur {
         tenths: u16,
     },
+    Rotate {
+        quarter_turns: u8,
+    },
+    Flip {
+        vertical: bool,
+    },
 }
 
 /// One `/`-separated segment of a pipeline string.
@@ -94,10 +100,17 @@ enum Token {
     Raw(String),
 }
 
-const WORDS: [&str; 24] = [
+const WORDS: [&str; 31] = [
     "thumb",
     "fit",
     "blur",
+    "rotate",
+    "flip",
+    "90",
+    "180",
+    "270",
+    "h",
+    "v",
     "g",
     "dpr",
     "q",
@@ -246,6 +259,17 @@ fn build_pipeline(p: &Params, max_side: u32) -> Pipeline {
                     continue;
                 }
             },
+            // 0 and 4 are invalid on purpose: `then` must refuse them.
+            OpSpec::Rotate { quarter_turns } => Op::Rotate {
+                quarter_turns: quarter_turns % 5,
+            },
+            OpSpec::Flip { vertical } => Op::Flip {
+                axis: if vertical {
+                    FlipAxis::Vertical
+                } else {
+                    FlipAxis::Horizontal
+                },
+            },
         };
         match pipeline.clone().then(op) {
             Ok(next) => pipeline = next,
@@ -267,7 +291,10 @@ fn build_pipeline(p: &Params, max_side: u32) -> Pipeline {
 /// input: resize and encode errors (`EngineError::Internal`) happen after a successful decode,
 /// on sizes the engine computed.
 fn assert_not_internal(e: &EngineError) {
-    assert!(!matches!(e, EngineError::Internal(_)), "internal error: {e}");
+    assert!(
+        !matches!(e, EngineError::Internal(_)),
+        "internal error: {e}"
+    );
     let msg = e.to_string();
     for marker in ["resize failed", "internal buffer error", "pixel buffer of"] {
         assert!(!msg.contains(marker), "internal error: {msg}");

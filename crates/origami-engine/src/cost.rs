@@ -139,6 +139,8 @@ pub(crate) fn finish(
     let mut current = size;
     let mut resampled = 0;
     let mut blurred = 0;
+    // Pixels turned or mirrored (one copy each).
+    let mut copied = 0;
     // The largest operation result (the source's own buffers are the caller's to count).
     let mut largest = 0;
     let mut resize_to = |current: &mut (u32, u32), next: (u32, u32)| {
@@ -156,6 +158,14 @@ pub(crate) fn finish(
                 resize_to(&mut current, next);
             }
             Op::Blur { .. } => blurred += pixels(current),
+            // A copy of every pixel: weighed like a resize pass over them.
+            Op::Rotate { quarter_turns } => {
+                copied += pixels(current);
+                if quarter_turns % 2 == 1 {
+                    current = (current.1, current.0);
+                }
+            }
+            Op::Flip { .. } => copied += pixels(current),
         }
         largest = largest.max(pixels(current));
     }
@@ -163,6 +173,7 @@ pub(crate) fn finish(
         let next = resize::fit_size(current.0, current.1, max_side, max_side);
         resize_to(&mut current, next);
     }
+    resampled += copied;
     let encoded = pixels(current);
     let lossless = format == ImageFormat::WebP && quality == Some(100);
     let per_encoded = match format {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::EngineError;
-use crate::ops::{Gravity, Op, Pipeline, Sigma, MAX_DIMENSION};
+use crate::ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, MAX_DIMENSION};
 
 impl fmt::Display for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -30,6 +30,19 @@ impl fmt::Display for Pipeline {
                 }
                 Op::Fit { width, height } => seg(f, format_args!("fit/{width}/{height}"))?,
                 Op::Blur { sigma } => seg(f, format_args!("blur/{sigma}"))?,
+                Op::Rotate { quarter_turns } => {
+                    seg(f, format_args!("rotate/{}", u32::from(*quarter_turns) * 90))?
+                }
+                Op::Flip { axis } => seg(
+                    f,
+                    format_args!(
+                        "flip/{}",
+                        match axis {
+                            FlipAxis::Horizontal => "h",
+                            FlipAxis::Vertical => "v",
+                        }
+                    ),
+                )?,
             }
         }
         if self.dpr() != 1 {
@@ -60,7 +73,7 @@ impl FromStr for Pipeline {
             };
             let modifiers_started = saw_dpr || pipeline.quality().is_some();
             match name {
-                "thumb" | "fit" | "blur" if modifiers_started => {
+                "thumb" | "fit" | "blur" | "rotate" | "flip" if modifiers_started => {
                     return Err(EngineError::invalid(format!(
                         "{name}/ must come before dpr/ and q/"
                     )));
@@ -82,6 +95,27 @@ impl FromStr for Pipeline {
                 "blur" => {
                     let sigma = parse_sigma(arg("a sigma")?)?;
                     pipeline = pipeline.then(Op::Blur { sigma })?;
+                }
+                "rotate" => {
+                    let quarter_turns = match arg("an angle")? {
+                        "90" => 1,
+                        "180" => 2,
+                        "270" => 3,
+                        _ => {
+                            return Err(EngineError::invalid(
+                                "rotate/ takes 90, 180 or 270 (clockwise)",
+                            ))
+                        }
+                    };
+                    pipeline = pipeline.then(Op::Rotate { quarter_turns })?;
+                }
+                "flip" => {
+                    let axis = match arg("an axis")? {
+                        "h" => FlipAxis::Horizontal,
+                        "v" => FlipAxis::Vertical,
+                        _ => return Err(EngineError::invalid("flip/ takes h or v")),
+                    };
+                    pipeline = pipeline.then(Op::Flip { axis })?;
                 }
                 "g" => {
                     let gravity: Gravity = arg("a gravity")?.parse()?;
@@ -129,7 +163,8 @@ impl FromStr for Pipeline {
                 "" => return Err(EngineError::invalid("empty path segment")),
                 other => {
                     return Err(EngineError::invalid(format!(
-                        "unknown operation {:?}; expected thumb, fit, blur, g, dpr or q",
+                        "unknown operation {:?}; expected thumb, fit, blur, rotate, flip, g, dpr \
+                         or q",
                         truncate(other)
                     )))
                 }
@@ -213,6 +248,9 @@ mod tests {
             "thumb/10/10/g/northwest/fit/5/5/dpr/2/q/1",
             "q/100",
             "dpr/4",
+            "rotate/90",
+            "rotate/270/flip/h",
+            "thumb/400/300/rotate/180/flip/v/dpr/2/q/80",
         ] {
             let p = parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(p.to_string(), s);
@@ -289,6 +327,16 @@ mod tests {
             "dpr/2/thumb/1/1",
             "resize/10/10",
             "THUMB/1/1",
+            "rotate/0",
+            "rotate/45",
+            "rotate/360",
+            "rotate/-90",
+            "rotate/090",
+            "flip/x",
+            "flip/H",
+            "flip",
+            "q/80/rotate/90",
+            "rotate/90/g/north",
             "thumb/1/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1",
         ] {
             let err = parse(s).expect_err(s);

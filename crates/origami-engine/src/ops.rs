@@ -163,6 +163,25 @@ pub enum Op {
         /// Standard deviation of the Gaussian, in pixels of the image at that point.
         sigma: Sigma,
     },
+    /// Rotate clockwise by a multiple of 90 degrees (after the EXIF orientation is applied).
+    Rotate {
+        /// Quarter turns clockwise: 1 (90), 2 (180) or 3 (270).
+        quarter_turns: u8,
+    },
+    /// Mirror the image.
+    Flip {
+        /// Which way.
+        axis: FlipAxis,
+    },
+}
+
+/// The direction of a [`Op::Flip`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlipAxis {
+    /// Left and right swap (`flip/h`).
+    Horizontal,
+    /// Top and bottom swap (`flip/v`).
+    Vertical,
 }
 
 /// An ordered list of operations plus output modifiers, with one text form: a `/`-separated
@@ -175,6 +194,8 @@ pub enum Op {
 /// | `g/{gravity}` | right after a `thumb`: where the crop is anchored (`north`, `northeast`, `east`, `southeast`, `south`, `southwest`, `west`, `northwest`, `smart`; `center` is the default and is written by omitting `g/`) |
 /// | `fit/{w}/{h}` | scale to fit inside `w` x `h`, keeping the aspect ratio, never upscaling |
 /// | `blur/{sigma}` | Gaussian blur, sigma `0.3`..=`100`, at most one decimal |
+/// | `rotate/{90\|180\|270}` | turn clockwise |
+/// | `flip/{h\|v}` | mirror: `h` swaps left and right, `v` top and bottom |
 /// | `dpr/{2-4}` | device pixel ratio: multiplies every size and sigma (after all operations) |
 /// | `q/{1-100}` | output quality for lossy formats (last) |
 ///
@@ -296,6 +317,8 @@ impl Pipeline {
                 // dpr <= 4 and sigma <= 1000 tenths: fits in u16 once clamped by the caller.
                 sigma: Sigma(sigma.0.saturating_mul(dpr as u16)),
             },
+            // Turns and mirrors have no size.
+            op @ (Op::Rotate { .. } | Op::Flip { .. }) => op,
         })
     }
 }
@@ -314,5 +337,13 @@ fn validate_op(op: &Op) -> Result<(), EngineError> {
             Ok(())
         }
         Op::Blur { sigma } => Sigma::from_tenths(sigma.0).map(|_| ()),
+        Op::Rotate { quarter_turns } => {
+            if (1..=3).contains(&quarter_turns) {
+                Ok(())
+            } else {
+                Err(EngineError::invalid("rotate/ takes 90, 180 or 270"))
+            }
+        }
+        Op::Flip { .. } => Ok(()),
     }
 }

@@ -1,6 +1,25 @@
 //! Applying EXIF orientation to a bitmap.
 
 use crate::bitmap::Bitmap;
+use crate::ops::FlipAxis;
+
+/// The EXIF orientation that displays an image turned `quarter_turns` clockwise (1..=3).
+pub(crate) fn rotation(quarter_turns: u8) -> u8 {
+    match quarter_turns {
+        1 => 6,
+        2 => 3,
+        3 => 8,
+        _ => 1,
+    }
+}
+
+/// The EXIF orientation that displays an image mirrored along `axis`.
+pub(crate) fn mirror(axis: FlipAxis) -> u8 {
+    match axis {
+        FlipAxis::Horizontal => 2,
+        FlipAxis::Vertical => 4,
+    }
+}
 
 /// Returns `bitmap` transformed so that it displays upright for EXIF orientation `orientation`
 /// (1..=8; anything else is treated as 1).

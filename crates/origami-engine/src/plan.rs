@@ -12,7 +12,7 @@ use crate::format::ImageFormat;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
 use crate::probe::ImageInfo;
-use crate::{blur, encode, resize};
+use crate::{blur, encode, orient, resize};
 
 /// The result of [`Plan::run`] (and [`transform`](crate::transform)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,19 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
         }
     }
     let (ow, oh) = source.header().info.oriented_dimensions();
-    let min_size = match ops.first() {
+    // Turns and mirrors keep every pixel: the first sizing step after them decides the decode
+    // scale, in their turned frame when an odd number of quarter turns swapped the sides.
+    let mut swapped = false;
+    let first_sizing = ops.iter().find(|op| match op {
+        Op::Rotate { quarter_turns } => {
+            swapped ^= quarter_turns % 2 == 1;
+            false
+        }
+        Op::Flip { .. } => false,
+        _ => true,
+    });
+    let (ow, oh) = if swapped { (oh, ow) } else { (ow, oh) };
+    let min_size = match first_sizing {
         Some(Op::Thumb { width, height, .. }) => {
             let (w, h) = resize::thumb_size(ow, oh, *width, *height, max_side);
             Some(resize::cover_scaled_size(ow, oh, w, h))
@@ -105,8 +117,11 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
         Some(Op::Fit { width, height }) => Some(resize::fit_size(ow, oh, *width, *height)),
         // Blur sigma is in pixels of the full image: decode it whole.
         Some(Op::Blur { .. }) => None,
-        None => Some(resize::fit_size(ow, oh, max_side, max_side)),
+        Some(Op::Rotate { .. } | Op::Flip { .. }) | None => {
+            Some(resize::fit_size(ow, oh, max_side, max_side))
+        }
     }
+    .map(|(w, h)| if swapped { (h, w) } else { (w, h) })
     .filter(|_| options.shrink_on_load);
     Ok(Plan {
         source,
@@ -216,6 +231,8 @@ pub(crate) fn finish(
             } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
             Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
             Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
+            Op::Rotate { quarter_turns } => orient::apply(bitmap, orient::rotation(quarter_turns)),
+            Op::Flip { axis } => orient::apply(bitmap, orient::mirror(axis)),
         };
     }
     if bitmap.width() > max_side || bitmap.height() > max_side {

@@ -333,3 +333,61 @@ fn jpegs_with_benign_warnings_decode_like_browsers_and_damaged_ones_do_not() {
     let err = decode(cut, &limits).expect_err("a truncated JPEG");
     assert!(matches!(err, EngineError::Corrupt(_)), "{err}");
 }
+
+#[test]
+fn rotate_and_flip_move_every_corner_where_it_belongs() {
+    let name = "orient-1.jpg";
+    let e = entry(name);
+    let (w, h) = xy(&e["expected"]["upright_size"]);
+    // Where the upright pixel (x, y) lands, and the output size, for each operation.
+    type Moved = fn(u32, u32, u32, u32) -> (u32, u32);
+    let cases: [(&str, (u32, u32), Moved); 5] = [
+        ("rotate/90", (h, w), |x, y, _w, h| (h - 1 - y, x)),
+        ("rotate/180", (w, h), |x, y, w, h| (w - 1 - x, h - 1 - y)),
+        ("rotate/270", (h, w), |x, y, w, _h| (y, w - 1 - x)),
+        ("flip/h", (w, h), |x, y, w, _h| (w - 1 - x, y)),
+        ("flip/v", (w, h), |x, y, _w, h| (x, h - 1 - y)),
+    ];
+    for (ops, size, moved) in cases {
+        let out = transform(
+            &fixture(name),
+            &pipeline(ops),
+            ImageFormat::Png,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!((out.width, out.height), size, "{ops}");
+        let b = decode(&out.bytes, &Limits::default()).unwrap();
+        for (corner, sample) in e["expected"]["upright_samples"].as_object().unwrap() {
+            let (x, y) = xy(&sample["xy"]);
+            let (mx, my) = moved(x, y, w, h);
+            assert_close(
+                &b.pixel(mx, my)[..3],
+                &u8s(&sample["rgb"]),
+                8,
+                &format!("{ops} {corner}"),
+            );
+        }
+    }
+    // A turn before a resize: the resize sees the turned frame, and the decode still shrinks
+    // on load as much as without the turn.
+    let turned = pipeline("rotate/90/thumb/10/20");
+    let out = transform(
+        &fixture(name),
+        &turned,
+        ImageFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!((out.width, out.height), (10, 20));
+    let limits = Limits::default();
+    let photo = fixture("baseline.jpg");
+    let decoded = |ops: &str| {
+        origami_engine::plan(&photo, &pipeline(ops), &limits)
+            .unwrap()
+            .cost(ImageFormat::Jpeg)
+            .decoded_pixels
+    };
+    assert_eq!(decoded("rotate/90/thumb/30/40"), decoded("thumb/40/30"));
+    assert!(decoded("rotate/90/thumb/30/40") < decoded(""));
+}

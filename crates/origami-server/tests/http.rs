@@ -140,6 +140,13 @@ async fn every_operation_route() {
             240,
         ),
         (format!("/blur/2/{hash}.jpg"), ImageFormat::Jpeg, 320, 240),
+        (format!("/rotate/90/{hash}.png"), ImageFormat::Png, 240, 320),
+        (
+            format!("/rotate/270/thumb/60/80/flip/h/{hash}.webp"),
+            ImageFormat::WebP,
+            60,
+            80,
+        ),
         (
             format!("/thumb/40/30/g/smart/blur/1.5/dpr/2/q/70/{hash}.avif"),
             ImageFormat::Avif,

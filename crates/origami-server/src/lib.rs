@@ -64,6 +64,7 @@ mod original_sends;
 mod originals;
 mod parse_errors;
 mod path;
+mod phase;
 mod pool;
 mod present;
 mod render;
@@ -93,11 +94,12 @@ pub use error::ServerError;
 pub use middleware::route_label;
 pub use originals::OriginalInfo;
 pub use path::{negotiate, parse_file, parse_transform, sign, verify, ImageRequest, SIGNATURE_LEN};
+pub use phase::Phase;
 pub use pool::{Admission, PoolError, TransformPool};
 pub use present::info_json;
 pub use rendition::{rendition_etag, rendition_spec, Rendition};
 pub use routes::IMMUTABLE;
-pub use state::{AppState, Phase};
+pub use state::AppState;
 pub use working_copies::WorkingCopyConfig;
 
 /// The application: every route with its middleware (request ids, panic catching, the

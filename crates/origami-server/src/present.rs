@@ -4,7 +4,7 @@
 use origami_engine::{ImageInfo, ThumbHash};
 use origami_store::{ContentHash, RegionCheck, RegionStatus};
 
-use crate::state::Phase;
+use crate::phase::Phase;
 use serde_json::{json, Value};
 
 /// The probe of an original as `GET /info/{hash}` and `origami probe` print it: `hash`,

@@ -14,6 +14,7 @@ use crate::config::ServerConfig;
 use crate::metrics::{self as m, HttpMetrics};
 use crate::original_sends::OriginalSends;
 use crate::originals::{OriginalInfo, Originals};
+use crate::phase::Phase;
 use crate::pool::TransformPool;
 use crate::render::Renderer;
 use crate::rendition::Rendition;
@@ -37,30 +38,6 @@ struct Inner {
     http_metrics: Arc<HttpMetrics>,
     prometheus: Option<PrometheusHandle>,
     phase: AtomicU8,
-}
-
-/// Where a server is in its life, as `/readyz` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Its store's regions have not all been checked yet, or none answered: not ready.
-    Starting,
-    /// Ready, and it stays ready while it runs: a store outage after start-up leaves cache
-    /// hits to serve, and an outage with a shared cause (credentials, egress) would otherwise
-    /// take every replica out of its load balancer at once.
-    Serving,
-    /// Shutting down: not ready, so load balancers stop sending new requests.
-    Draining,
-}
-
-impl Phase {
-    /// Its name in `/readyz`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starting => "starting",
-            Self::Serving => "serving",
-            Self::Draining => "draining",
-        }
-    }
 }
 
 impl std::fmt::Debug for AppState {

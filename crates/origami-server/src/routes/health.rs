@@ -8,8 +8,9 @@ use serde_json::json;
 use super::auth::require_bearer;
 use super::respond::no_store_json;
 use crate::api_error::ApiError;
+use crate::phase::Phase;
 use crate::present;
-use crate::state::{AppState, Phase};
+use crate::state::AppState;
 
 /// `GET /healthz`: the process is alive.
 pub(crate) async fn healthz() -> Response {

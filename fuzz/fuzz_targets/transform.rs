@@ -82,6 +82,9 @@ enum OpSpec {
     Blur {
         tenths: u16,
     },
+    Sharpen {
+        tenths: u16,
+    },
     Rotate {
         quarter_turns: u8,
     },
@@ -100,10 +103,11 @@ enum Token {
     Raw(String),
 }
 
-const WORDS: [&str; 31] = [
+const WORDS: [&str; 32] = [
     "thumb",
     "fit",
     "blur",
+    "sharpen",
     "rotate",
     "flip",
     "90",
@@ -254,6 +258,14 @@ fn build_pipeline(p: &Params, max_side: u32) -> Pipeline {
             },
             OpSpec::Blur { tenths } => match Sigma::from_tenths(tenths % 1200) {
                 Ok(sigma) => Op::Blur { sigma },
+                Err(e) => {
+                    assert!(matches!(e, EngineError::InvalidParams(_)));
+                    continue;
+                }
+            },
+            // Past 10 (100 tenths) is invalid on purpose: `then` must refuse it.
+            OpSpec::Sharpen { tenths } => match Sigma::from_tenths(tenths % 150) {
+                Ok(sigma) => Op::Sharpen { sigma },
                 Err(e) => {
                     assert!(matches!(e, EngineError::InvalidParams(_)));
                     continue;

@@ -20,6 +20,27 @@ const EXACT_BELOW: f32 = 3.0;
 /// Sigma from which the image is blurred at reduced resolution.
 const DOWNSAMPLE_FROM: f32 = 6.0;
 
+/// Unsharp mask: each colour sample becomes `2 x sample - blurred sample` (the image plus its
+/// detail against a Gaussian of `sigma`), clamped; alpha is kept. Needs one copy of the image
+/// for the blur.
+pub(crate) fn sharpen(mut bitmap: Bitmap, sigma: f32) -> Result<Bitmap> {
+    let blurred = gaussian(bitmap.clone(), sigma)?;
+    let c = bitmap.channels().count();
+    let has_alpha = bitmap.channels() == Channels::Rgba;
+    for (px, soft) in bitmap
+        .data_mut()
+        .chunks_exact_mut(c)
+        .zip(blurred.data().chunks_exact(c))
+    {
+        let colours = if has_alpha { 3 } else { c };
+        for (sample, blurred) in px[..colours].iter_mut().zip(&soft[..colours]) {
+            let sharpened = 2 * i16::from(*sample) - i16::from(*blurred);
+            *sample = sharpened.clamp(0, 255) as u8;
+        }
+    }
+    Ok(bitmap)
+}
+
 /// Returns `bitmap` blurred with a Gaussian of standard deviation `sigma` pixels.
 pub(crate) fn gaussian(mut bitmap: Bitmap, sigma: f32) -> Result<Bitmap> {
     let factor = (sigma / 3.0).ceil() as usize;

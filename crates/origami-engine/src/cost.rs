@@ -158,6 +158,11 @@ pub(crate) fn finish(
                 resize_to(&mut current, next);
             }
             Op::Blur { .. } => blurred += pixels(current),
+            // A blur of a copy, then one pass to add the detail back.
+            Op::Sharpen { .. } => {
+                blurred += pixels(current);
+                copied += pixels(current);
+            }
             // A copy of every pixel: weighed like a resize pass over them.
             Op::Rotate { quarter_turns } => {
                 copied += pixels(current);

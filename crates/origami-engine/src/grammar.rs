@@ -30,6 +30,7 @@ impl fmt::Display for Pipeline {
                 }
                 Op::Fit { width, height } => seg(f, format_args!("fit/{width}/{height}"))?,
                 Op::Blur { sigma } => seg(f, format_args!("blur/{sigma}"))?,
+                Op::Sharpen { sigma } => seg(f, format_args!("sharpen/{sigma}"))?,
                 Op::Rotate { quarter_turns } => {
                     seg(f, format_args!("rotate/{}", u32::from(*quarter_turns) * 90))?
                 }
@@ -73,7 +74,7 @@ impl FromStr for Pipeline {
             };
             let modifiers_started = saw_dpr || pipeline.quality().is_some();
             match name {
-                "thumb" | "fit" | "blur" | "rotate" | "flip" if modifiers_started => {
+                "thumb" | "fit" | "blur" | "sharpen" | "rotate" | "flip" if modifiers_started => {
                     return Err(EngineError::invalid(format!(
                         "{name}/ must come before dpr/ and q/"
                     )));
@@ -93,8 +94,12 @@ impl FromStr for Pipeline {
                     pipeline = pipeline.then(op)?;
                 }
                 "blur" => {
-                    let sigma = parse_sigma(arg("a sigma")?)?;
+                    let sigma = parse_sigma(arg("a sigma")?, "blur")?;
                     pipeline = pipeline.then(Op::Blur { sigma })?;
+                }
+                "sharpen" => {
+                    let sigma = parse_sigma(arg("a sigma")?, "sharpen")?;
+                    pipeline = pipeline.then(Op::Sharpen { sigma })?;
                 }
                 "rotate" => {
                     let quarter_turns = match arg("an angle")? {
@@ -163,8 +168,8 @@ impl FromStr for Pipeline {
                 "" => return Err(EngineError::invalid("empty path segment")),
                 other => {
                     return Err(EngineError::invalid(format!(
-                        "unknown operation {:?}; expected thumb, fit, blur, rotate, flip, g, dpr \
-                         or q",
+                        "unknown operation {:?}; expected thumb, fit, blur, sharpen, rotate, \
+                         flip, g, dpr or q",
                         truncate(other)
                     )))
                 }
@@ -202,11 +207,12 @@ fn parse_uint(text: &str, what: &str, max: u32) -> Result<u32, EngineError> {
     Ok(value)
 }
 
-fn parse_sigma(text: &str) -> Result<Sigma, EngineError> {
+fn parse_sigma(text: &str, op: &str) -> Result<Sigma, EngineError> {
     let bad = || {
         EngineError::invalid(format!(
-            "blur sigma must be a number from 0.3 to 100 with at most one decimal and no \
+            "{op} sigma must be a number from 0.3 to {} with at most one decimal and no \
              redundant zeros (e.g. 12 or 0.5), got {:?}",
+            if op == "sharpen" { 10 } else { 100 },
             truncate(text)
         ))
     };
@@ -250,6 +256,9 @@ mod tests {
             "dpr/4",
             "rotate/90",
             "rotate/270/flip/h",
+            "thumb/400/300/sharpen/1.5/q/80",
+            "sharpen/10",
+            "sharpen/0.3",
             "thumb/400/300/rotate/180/flip/v/dpr/2/q/80",
         ] {
             let p = parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
@@ -327,6 +336,11 @@ mod tests {
             "dpr/2/thumb/1/1",
             "resize/10/10",
             "THUMB/1/1",
+            "sharpen/10.5",
+            "sharpen/11",
+            "sharpen/0.2",
+            "sharpen/1.0",
+            "sharpen",
             "rotate/0",
             "rotate/45",
             "rotate/360",

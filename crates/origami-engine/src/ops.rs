@@ -139,6 +139,10 @@ impl fmt::Display for Sigma {
     }
 }
 
+/// The largest `sharpen/` sigma, in tenths: beyond 10 pixels it is a contrast filter, not
+/// sharpening.
+pub(crate) const MAX_SHARPEN_TENTHS: u16 = 100;
+
 /// One geometric or filter step of a pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -161,6 +165,12 @@ pub enum Op {
     /// Gaussian blur.
     Blur {
         /// Standard deviation of the Gaussian, in pixels of the image at that point.
+        sigma: Sigma,
+    },
+    /// Unsharp mask: adds back the difference between the image and its Gaussian blur.
+    Sharpen {
+        /// Standard deviation of the blur the detail is measured against, in pixels of the
+        /// image at that point (0.3..=10).
         sigma: Sigma,
     },
     /// Rotate clockwise by a multiple of 90 degrees (after the EXIF orientation is applied).
@@ -194,6 +204,7 @@ pub enum FlipAxis {
 /// | `g/{gravity}` | right after a `thumb`: where the crop is anchored (`north`, `northeast`, `east`, `southeast`, `south`, `southwest`, `west`, `northwest`, `smart`; `center` is the default and is written by omitting `g/`) |
 /// | `fit/{w}/{h}` | scale to fit inside `w` x `h`, keeping the aspect ratio, never upscaling |
 /// | `blur/{sigma}` | Gaussian blur, sigma `0.3`..=`100`, at most one decimal |
+/// | `sharpen/{sigma}` | unsharp mask against a Gaussian of sigma `0.3`..=`10` |
 /// | `rotate/{90\|180\|270}` | turn clockwise |
 /// | `flip/{h\|v}` | mirror: `h` swaps left and right, `v` top and bottom |
 /// | `dpr/{2-4}` | device pixel ratio: multiplies every size and sigma (after all operations) |
@@ -317,6 +328,9 @@ impl Pipeline {
                 // dpr <= 4 and sigma <= 1000 tenths: fits in u16 once clamped by the caller.
                 sigma: Sigma(sigma.0.saturating_mul(dpr as u16)),
             },
+            Op::Sharpen { sigma } => Op::Sharpen {
+                sigma: Sigma(sigma.0.saturating_mul(dpr as u16)),
+            },
             // Turns and mirrors have no size.
             op @ (Op::Rotate { .. } | Op::Flip { .. }) => op,
         })
@@ -337,6 +351,13 @@ fn validate_op(op: &Op) -> Result<(), EngineError> {
             Ok(())
         }
         Op::Blur { sigma } => Sigma::from_tenths(sigma.0).map(|_| ()),
+        Op::Sharpen { sigma } => {
+            if (3..=MAX_SHARPEN_TENTHS).contains(&sigma.0) {
+                Ok(())
+            } else {
+                Err(EngineError::invalid("sharpen sigma must be from 0.3 to 10"))
+            }
+        }
         Op::Rotate { quarter_turns } => {
             if (1..=3).contains(&quarter_turns) {
                 Ok(())

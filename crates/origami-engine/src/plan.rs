@@ -115,8 +115,8 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
             Some(resize::cover_scaled_size(ow, oh, w, h))
         }
         Some(Op::Fit { width, height }) => Some(resize::fit_size(ow, oh, *width, *height)),
-        // Blur sigma is in pixels of the full image: decode it whole.
-        Some(Op::Blur { .. }) => None,
+        // Blur and sharpen sigmas are in pixels of the full image: decode it whole.
+        Some(Op::Blur { .. } | Op::Sharpen { .. }) => None,
         Some(Op::Rotate { .. } | Op::Flip { .. }) | None => {
             Some(resize::fit_size(ow, oh, max_side, max_side))
         }
@@ -231,6 +231,7 @@ pub(crate) fn finish(
             } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
             Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
             Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
+            Op::Sharpen { sigma } => blur::sharpen(bitmap, sigma.value())?,
             Op::Rotate { quarter_turns } => orient::apply(bitmap, orient::rotation(quarter_turns)),
             Op::Flip { axis } => orient::apply(bitmap, orient::mirror(axis)),
         };

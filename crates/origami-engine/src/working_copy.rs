@@ -284,7 +284,9 @@ impl WorkingCopy {
             }
             // A blur's sigma is in the original's pixels; a turn or mirror first is made from
             // the original (at the scale the sizing step after it needs).
-            Op::Blur { .. } | Op::Rotate { .. } | Op::Flip { .. } => return None,
+            Op::Blur { .. } | Op::Sharpen { .. } | Op::Rotate { .. } | Op::Flip { .. } => {
+                return None
+            }
         };
         within(step.needs, (self.bitmap.width(), self.bitmap.height())).then_some(step)
     }

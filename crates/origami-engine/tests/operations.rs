@@ -510,3 +510,35 @@ fn small_derivatives_come_from_the_copys_half_level() {
     .unwrap();
     assert_ne!(half_only.bytes, from_copy.bytes);
 }
+
+#[test]
+fn sharpen_raises_detail_and_keeps_mean_colour() {
+    let source = decoded("baseline.jpg", "fit/160/160");
+    let before = detail_energy(&source);
+    let mean = mean_rgb(&source);
+    for sigma in ["0.5", "1.5", "4"] {
+        let sharpened = decoded("baseline.jpg", &format!("fit/160/160/sharpen/{sigma}"));
+        assert_eq!(
+            (sharpened.width(), sharpened.height()),
+            (source.width(), source.height())
+        );
+        let energy = detail_energy(&sharpened);
+        assert!(
+            energy > before * 1.1,
+            "sigma {sigma}: {energy:.1} vs {before:.1} unsharpened"
+        );
+        let m = mean_rgb(&sharpened);
+        for c in 0..3 {
+            assert!(
+                (m[c] - mean[c]).abs() < 3.0,
+                "sigma {sigma}: mean {m:?} vs {mean:?}"
+            );
+        }
+    }
+    // Alpha is kept as it is.
+    let alpha = decoded("alpha.png", "");
+    let sharpened = decoded("alpha.png", "sharpen/1");
+    for (a, b) in alpha.data().chunks(4).zip(sharpened.data().chunks(4)) {
+        assert_eq!(a[3], b[3]);
+    }
+}

@@ -369,6 +369,7 @@ fn op_label(pipeline: &Pipeline) -> &'static str {
         Some(Op::Thumb { .. }) => "thumb",
         Some(Op::Fit { .. }) => "fit",
         Some(Op::Blur { .. }) => "blur",
+        Some(Op::Sharpen { .. }) => "sharpen",
         Some(Op::Rotate { .. }) => "rotate",
         Some(Op::Flip { .. }) => "flip",
         None => "convert",

@@ -23,7 +23,7 @@ use origami_engine::{
 /// Bytes at the start of every input reserved for parameters; the image is the rest.
 const PARAM_BYTES: usize = 128;
 
-const GRAVITIES: [Gravity; 10] = [
+const GRAVITIES: [Gravity; 13] = [
     Gravity::Center,
     Gravity::North,
     Gravity::NorthEast,
@@ -34,6 +34,10 @@ const GRAVITIES: [Gravity; 10] = [
     Gravity::West,
     Gravity::NorthWest,
     Gravity::Smart,
+    Gravity::Focal { x: 0, y: 100 },
+    Gravity::Focal { x: 33, y: 67 },
+    // Past 100 %: `then` must refuse it.
+    Gravity::Focal { x: 101, y: 50 },
 ];
 
 /// A width or height, biased towards the interesting values.
@@ -103,11 +107,12 @@ enum Token {
     Raw(String),
 }
 
-const WORDS: [&str; 32] = [
+const WORDS: [&str; 33] = [
     "thumb",
     "fit",
     "blur",
     "sharpen",
+    "fp",
     "rotate",
     "flip",
     "90",

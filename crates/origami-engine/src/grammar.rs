@@ -24,8 +24,10 @@ impl fmt::Display for Pipeline {
                     gravity,
                 } => {
                     seg(f, format_args!("thumb/{width}/{height}"))?;
-                    if *gravity != Gravity::Center {
-                        seg(f, format_args!("g/{}", gravity.name()))?;
+                    match gravity {
+                        Gravity::Center => {}
+                        Gravity::Focal { x, y } => seg(f, format_args!("g/fp/{x}/{y}"))?,
+                        other => seg(f, format_args!("g/{}", other.name()))?,
                     }
                 }
                 Op::Fit { width, height } => seg(f, format_args!("fit/{width}/{height}"))?,
@@ -123,7 +125,17 @@ impl FromStr for Pipeline {
                     pipeline = pipeline.then(Op::Flip { axis })?;
                 }
                 "g" => {
-                    let gravity: Gravity = arg("a gravity")?.parse()?;
+                    let gravity = match arg("a gravity")? {
+                        "fp" => {
+                            let x = parse_uint(arg("a focal x")?, "focal x (percent)", 100)?;
+                            let y = parse_uint(arg("a focal y")?, "focal y (percent)", 100)?;
+                            Gravity::Focal {
+                                x: x as u8,
+                                y: y as u8,
+                            }
+                        }
+                        name => name.parse()?,
+                    };
                     if gravity == Gravity::Center {
                         return Err(EngineError::invalid(
                             "g/center is the default: leave it out",
@@ -257,6 +269,8 @@ mod tests {
             "rotate/90",
             "rotate/270/flip/h",
             "thumb/400/300/sharpen/1.5/q/80",
+            "thumb/400/300/g/fp/30/70",
+            "thumb/1/1/g/fp/0/100/dpr/2",
             "sharpen/10",
             "sharpen/0.3",
             "thumb/400/300/rotate/180/flip/v/dpr/2/q/80",
@@ -336,6 +350,12 @@ mod tests {
             "dpr/2/thumb/1/1",
             "resize/10/10",
             "THUMB/1/1",
+            "g/fp/30/70",
+            "thumb/1/1/g/fp/101/0",
+            "thumb/1/1/g/fp/05/5",
+            "thumb/1/1/g/fp/5",
+            "fit/1/1/g/fp/1/1",
+            "thumb/1/1/g/fp/1/1/g/north",
             "sharpen/10.5",
             "sharpen/11",
             "sharpen/0.2",

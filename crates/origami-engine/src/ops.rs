@@ -36,6 +36,14 @@ pub enum Gravity {
     NorthWest,
     /// Keep the most salient region (edges, saturated colour, skin tones).
     Smart,
+    /// Centre the crop on a point given in percent of the width and height (`g/fp/{x}/{y}`,
+    /// e.g. a face found elsewhere), as far as the image's edges allow.
+    Focal {
+        /// Percent of the width from the left edge, 0..=100.
+        x: u8,
+        /// Percent of the height from the top edge, 0..=100.
+        y: u8,
+    },
 }
 
 impl Gravity {
@@ -52,8 +60,11 @@ impl Gravity {
         ("smart", Gravity::Smart),
     ];
 
-    /// The name used in URLs.
+    /// The name used in URLs (`fp` for a focal point, whose coordinates follow it).
     pub fn name(self) -> &'static str {
+        if let Gravity::Focal { .. } = self {
+            return "fp";
+        }
         Self::NAMES
             .iter()
             .find(|(_, g)| *g == self)
@@ -61,7 +72,8 @@ impl Gravity {
     }
 
     /// For a fixed gravity, the anchor as fractions (x, y) of the slack to put before the crop:
-    /// 0 keeps the left/top edge, 0.5 the centre, 1 the right/bottom edge. `None` for `Smart`.
+    /// 0 keeps the left/top edge, 0.5 the centre, 1 the right/bottom edge. `None` for `Smart`
+    /// and `Focal`, whose crop depends on the image.
     pub fn anchor(self) -> Option<(f64, f64)> {
         Some(match self {
             Gravity::Center => (0.5, 0.5),
@@ -73,7 +85,7 @@ impl Gravity {
             Gravity::SouthWest => (0.0, 1.0),
             Gravity::West => (0.0, 0.5),
             Gravity::NorthWest => (0.0, 0.0),
-            Gravity::Smart => return None,
+            Gravity::Smart | Gravity::Focal { .. } => return None,
         })
     }
 }
@@ -201,7 +213,7 @@ pub enum FlipAxis {
 /// | segment | meaning |
 /// |---|---|
 /// | `thumb/{w}/{h}` | cover-crop to exactly `w` x `h`; `0` for one side derives it from the aspect ratio |
-/// | `g/{gravity}` | right after a `thumb`: where the crop is anchored (`north`, `northeast`, `east`, `southeast`, `south`, `southwest`, `west`, `northwest`, `smart`; `center` is the default and is written by omitting `g/`) |
+/// | `g/{gravity}` | right after a `thumb`: where the crop is anchored (`north`, `northeast`, `east`, `southeast`, `south`, `southwest`, `west`, `northwest`, `smart`, or `fp/{x}/{y}`: a focal point in percent; `center` is the default and is written by omitting `g/`) |
 /// | `fit/{w}/{h}` | scale to fit inside `w` x `h`, keeping the aspect ratio, never upscaling |
 /// | `blur/{sigma}` | Gaussian blur, sigma `0.3`..=`100`, at most one decimal |
 /// | `sharpen/{sigma}` | unsharp mask against a Gaussian of sigma `0.3`..=`10` |
@@ -338,6 +350,17 @@ impl Pipeline {
 }
 
 fn validate_op(op: &Op) -> Result<(), EngineError> {
+    if let Op::Thumb {
+        gravity: Gravity::Focal { x, y },
+        ..
+    } = *op
+    {
+        if x > 100 || y > 100 {
+            return Err(EngineError::invalid(
+                "a focal point is in percent: g/fp/{0-100}/{0-100}",
+            ));
+        }
+    }
     match *op {
         Op::Thumb { width, height, .. } | Op::Fit { width, height } => {
             if width == 0 && height == 0 {

@@ -68,9 +68,17 @@ pub(crate) fn thumb(
     let scale = (f64::from(w) / f64::from(sw)).max(f64::from(h) / f64::from(sh));
     let crop_w = (f64::from(w) / scale).min(f64::from(sw));
     let crop_h = (f64::from(h) / scale).min(f64::from(sh));
-    let (left, top) = match gravity.anchor() {
-        Some((ax, ay)) => ((f64::from(sw) - crop_w) * ax, (f64::from(sh) - crop_h) * ay),
-        None => smart::best_crop(src, crop_w, crop_h)?,
+    let (left, top) = match (gravity, gravity.anchor()) {
+        (Gravity::Focal { x, y }, _) => {
+            // The crop's centre on the point, moved inside the image where it would leave it.
+            let place = |side: u32, crop: f64, percent: u8| {
+                let centre = f64::from(side) * f64::from(percent) / 100.0;
+                (centre - crop / 2.0).clamp(0.0, f64::from(side) - crop)
+            };
+            (place(sw, crop_w, x), place(sh, crop_h, y))
+        }
+        (_, Some((ax, ay))) => ((f64::from(sw) - crop_w) * ax, (f64::from(sh) - crop_h) * ay),
+        (_, None) => smart::best_crop(src, crop_w, crop_h)?,
     };
     resample::region(src, (left, top, crop_w, crop_h), w, h)
 }

@@ -391,3 +391,53 @@ fn rotate_and_flip_move_every_corner_where_it_belongs() {
     assert_eq!(decoded("rotate/90/thumb/30/40"), decoded("thumb/40/30"));
     assert!(decoded("rotate/90/thumb/30/40") < decoded(""));
 }
+
+#[test]
+fn a_focal_point_centres_the_crop_as_far_as_the_edges_allow() {
+    // orient-1 is 60x40: red, green / blue, white quadrants. A 20x40 crop keeps a third of the
+    // width; where it sits follows the focal point, clamped to the image.
+    let crop = |gravity: &str| {
+        let out = transform(
+            &fixture("orient-1.jpg"),
+            &pipeline(&format!("thumb/20/40{gravity}")),
+            ImageFormat::Png,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!((out.width, out.height), (20, 40));
+        out.bytes
+    };
+    let colours = |gravity: &str| {
+        let b = decode(&crop(gravity), &Limits::default()).unwrap();
+        (b.pixel(10, 10)[..3].to_vec(), b.pixel(10, 30)[..3].to_vec())
+    };
+    for (gravity, top, bottom) in [
+        ("/g/fp/0/50", [255, 0, 0], [0, 0, 255]),
+        ("/g/fp/10/50", [255, 0, 0], [0, 0, 255]),
+        ("/g/fp/100/50", [0, 255, 0], [255, 255, 255]),
+        ("/g/fp/90/0", [0, 255, 0], [255, 255, 255]),
+    ] {
+        let (t, b) = colours(gravity);
+        assert_close(&t, &top, 8, &format!("{gravity} top"));
+        assert_close(&b, &bottom, 8, &format!("{gravity} bottom"));
+    }
+    // The centre as a focal point is the default gravity, byte for byte.
+    assert_eq!(crop("/g/fp/50/50"), crop(""));
+}
+
+#[test]
+fn a_focal_point_past_the_edges_is_refused_when_built_too() {
+    use origami_engine::{Gravity, Op};
+    let focal = |x, y| {
+        Pipeline::new().then(Op::Thumb {
+            width: 10,
+            height: 10,
+            gravity: Gravity::Focal { x, y },
+        })
+    };
+    assert!(focal(100, 0).is_ok());
+    assert!(matches!(
+        focal(101, 0),
+        Err(origami_engine::EngineError::InvalidParams(_))
+    ));
+}

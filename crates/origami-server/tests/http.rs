@@ -142,6 +142,12 @@ async fn every_operation_route() {
         (format!("/blur/2/{hash}.jpg"), ImageFormat::Jpeg, 320, 240),
         (format!("/rotate/90/{hash}.png"), ImageFormat::Png, 240, 320),
         (
+            format!("/thumb/40/30/g/fp/20/80/{hash}.jpg"),
+            ImageFormat::Jpeg,
+            40,
+            30,
+        ),
+        (
             format!("/fit/100/100/sharpen/1/{hash}.jpg"),
             ImageFormat::Jpeg,
             100,

@@ -95,6 +95,10 @@ enum OpSpec {
     Flip {
         vertical: bool,
     },
+    Pad {
+        width: Dim,
+        height: Dim,
+    },
 }
 
 /// One `/`-separated segment of a pipeline string.
@@ -107,9 +111,14 @@ enum Token {
     Raw(String),
 }
 
-const WORDS: [&str; 33] = [
+const WORDS: [&str; 38] = [
     "thumb",
     "fit",
+    "pad",
+    "bg",
+    "000000",
+    "ffffff",
+    "1a2B3c",
     "blur",
     "sharpen",
     "fp",
@@ -182,6 +191,7 @@ struct Params {
     /// Start from `Pipeline::default()` rather than `Pipeline::new()`.
     start_from_default: bool,
     ops: Vec<OpSpec>,
+    background: Option<[u8; 3]>,
     dpr: u8,
     quality: Option<u8>,
     /// Transform with the pipeline parsed from `text` (when it parses) instead of the built one.
@@ -287,11 +297,19 @@ fn build_pipeline(p: &Params, max_side: u32) -> Pipeline {
                     FlipAxis::Horizontal
                 },
             },
+            // A 0 side is invalid on purpose: `then` must refuse it.
+            OpSpec::Pad { width, height } => Op::Pad {
+                width: width.value(max_side),
+                height: height.value(max_side),
+            },
         };
         match pipeline.clone().then(op) {
             Ok(next) => pipeline = next,
             Err(e) => assert!(matches!(e, EngineError::InvalidParams(_)), "{e:?}"),
         }
+    }
+    if let Some(rgb) = p.background {
+        pipeline = pipeline.with_background(rgb);
     }
     if let Ok(next) = pipeline.clone().with_dpr(p.dpr % 6) {
         pipeline = next;

@@ -171,6 +171,15 @@ pub(crate) fn finish(
                 }
             }
             Op::Flip { .. } => copied += pixels(current),
+            // A fit, then a copy onto the canvas.
+            Op::Pad { width, height } => {
+                let next = resize::fit_size(current.0, current.1, width, height);
+                if next != current {
+                    resize_to(&mut current, next);
+                }
+                current = (width, height);
+                copied += pixels(current);
+            }
         }
         largest = largest.max(pixels(current));
     }

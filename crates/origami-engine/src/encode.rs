@@ -10,9 +10,6 @@ use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
 use crate::limits::Limits;
 
-/// Background used when an image with transparency is written to a format without alpha.
-pub const FLATTEN_BACKGROUND: [u8; 3] = [255, 255, 255];
-
 /// An encoder failure. The bitmap was decoded and bounded by the engine, so whatever went wrong
 /// is on the engine's side, not the input's.
 fn failed(format: ImageFormat, e: impl std::fmt::Display) -> EngineError {
@@ -20,11 +17,13 @@ fn failed(format: ImageFormat, e: impl std::fmt::Display) -> EngineError {
 }
 
 /// Encodes `bitmap` as `format`. `quality` (1..=100) applies to JPEG, WebP and AVIF; `None`
-/// uses the format's default. WebP at quality 100 is lossless.
+/// uses the format's default. WebP at quality 100 is lossless. Transparency is composited over
+/// `background` for formats without alpha (JPEG).
 pub(crate) fn encode(
     bitmap: Bitmap,
     format: ImageFormat,
     quality: Option<u8>,
+    background: [u8; 3],
     limits: &Limits,
 ) -> Result<Vec<u8>> {
     let quality = quality
@@ -32,7 +31,7 @@ pub(crate) fn encode(
         .unwrap_or(100)
         .clamp(1, 100);
     match format {
-        ImageFormat::Jpeg => jpeg(bitmap.flatten(FLATTEN_BACKGROUND), quality),
+        ImageFormat::Jpeg => jpeg(bitmap.flatten(background), quality),
         ImageFormat::Png => png(&bitmap),
         ImageFormat::WebP => webp(&bitmap, quality),
         ImageFormat::Avif => avif(&bitmap, quality, limits),

@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::EngineError;
-use crate::ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, MAX_DIMENSION};
+use crate::ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION};
 
 impl fmt::Display for Pipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,6 +31,7 @@ impl fmt::Display for Pipeline {
                     }
                 }
                 Op::Fit { width, height } => seg(f, format_args!("fit/{width}/{height}"))?,
+                Op::Pad { width, height } => seg(f, format_args!("pad/{width}/{height}"))?,
                 Op::Blur { sigma } => seg(f, format_args!("blur/{sigma}"))?,
                 Op::Sharpen { sigma } => seg(f, format_args!("sharpen/{sigma}"))?,
                 Op::Rotate { quarter_turns } => {
@@ -47,6 +48,10 @@ impl fmt::Display for Pipeline {
                     ),
                 )?,
             }
+        }
+        if self.has_background() {
+            let [r, g, b] = self.background();
+            seg(f, format_args!("bg/{r:02x}{g:02x}{b:02x}"))?;
         }
         if self.dpr() != 1 {
             seg(f, format_args!("dpr/{}", self.dpr()))?;
@@ -68,18 +73,41 @@ impl FromStr for Pipeline {
         }
         let mut segments = text.split('/');
         let mut saw_dpr = false;
+        let mut saw_bg = false;
         while let Some(name) = segments.next() {
             let mut arg = |what: &str| {
                 segments
                     .next()
                     .ok_or_else(|| EngineError::invalid(format!("{name}/ needs {what}")))
             };
-            let modifiers_started = saw_dpr || pipeline.quality().is_some();
+            let modifiers_started = saw_bg || saw_dpr || pipeline.quality().is_some();
             match name {
-                "thumb" | "fit" | "blur" | "sharpen" | "rotate" | "flip" if modifiers_started => {
+                "thumb" | "fit" | "pad" | "blur" | "sharpen" | "rotate" | "flip"
+                    if modifiers_started =>
+                {
                     return Err(EngineError::invalid(format!(
-                        "{name}/ must come before dpr/ and q/"
+                        "{name}/ must come before bg/, dpr/ and q/"
                     )));
+                }
+                "pad" => {
+                    let width = parse_uint(arg("a width")?, "width", MAX_DIMENSION)?;
+                    let height = parse_uint(arg("a height")?, "height", MAX_DIMENSION)?;
+                    pipeline = pipeline.then(Op::Pad { width, height })?;
+                }
+                "bg" => {
+                    if modifiers_started {
+                        return Err(EngineError::invalid(
+                            "bg/ may appear once, before dpr/ and q/",
+                        ));
+                    }
+                    let rgb = parse_colour(arg("a colour")?)?;
+                    if rgb == DEFAULT_BACKGROUND {
+                        return Err(EngineError::invalid(
+                            "bg/ffffff (white) is the default: leave it out",
+                        ));
+                    }
+                    saw_bg = true;
+                    pipeline = pipeline.with_background(rgb);
                 }
                 "thumb" | "fit" => {
                     let width = parse_uint(arg("a width")?, "width", MAX_DIMENSION)?;
@@ -180,8 +208,8 @@ impl FromStr for Pipeline {
                 "" => return Err(EngineError::invalid("empty path segment")),
                 other => {
                     return Err(EngineError::invalid(format!(
-                        "unknown operation {:?}; expected thumb, fit, blur, sharpen, rotate, \
-                         flip, g, dpr or q",
+                        "unknown operation {:?}; expected thumb, fit, pad, blur, sharpen, \
+                         rotate, flip, g, bg, dpr or q",
                         truncate(other)
                     )))
                 }
@@ -217,6 +245,21 @@ fn parse_uint(text: &str, what: &str, max: u32) -> Result<u32, EngineError> {
         return Err(bad());
     }
     Ok(value)
+}
+
+/// Six lowercase hex digits: `rrggbb`.
+fn parse_colour(text: &str) -> Result<[u8; 3], EngineError> {
+    let bad = || {
+        EngineError::invalid(format!(
+            "bg/ takes a colour as six lowercase hex digits (rrggbb, e.g. 1a2b3c), got {:?}",
+            truncate(text)
+        ))
+    };
+    if text.len() != 6 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(bad());
+    }
+    let byte = |i: usize| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| bad());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
 }
 
 fn parse_sigma(text: &str, op: &str) -> Result<Sigma, EngineError> {
@@ -274,6 +317,11 @@ mod tests {
             "sharpen/10",
             "sharpen/0.3",
             "thumb/400/300/rotate/180/flip/v/dpr/2/q/80",
+            "pad/400/300",
+            "pad/400/300/bg/000000",
+            "thumb/400/300/bg/1a2b3c/dpr/2/q/80",
+            "fit/100/100/pad/200/100/bg/ff0000",
+            "bg/00ff7f",
         ] {
             let p = parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(p.to_string(), s);
@@ -370,6 +418,22 @@ mod tests {
             "flip/H",
             "flip",
             "q/80/rotate/90",
+            "pad/0/300",
+            "pad/300/0",
+            "pad/300",
+            "pad/16385/1",
+            "bg/ffffff",
+            "bg/FFFFFF",
+            "bg/fff",
+            "bg/#00000",
+            "bg/0000000",
+            "bg/gg0000",
+            "bg/000000/bg/000001",
+            "dpr/2/bg/000000",
+            "q/80/bg/000000",
+            "bg/000000/pad/10/10",
+            "thumb/1/1/bg/000000/g/north",
+            "bg",
             "rotate/90/g/north",
             "thumb/1/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1/blur/1",
         ] {

@@ -59,11 +59,10 @@ mod working_copy;
 
 pub use bitmap::{Bitmap, Channels};
 pub use cost::Cost;
-pub use encode::FLATTEN_BACKGROUND;
 pub use error::{EngineError, Result};
 pub use format::ImageFormat;
 pub use limits::Limits;
-pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, MAX_DIMENSION, MAX_OPS};
+pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
 pub use plan::{plan, plan_with_options, Plan, TransformOptions, Transformed};
 pub use probe::ImageInfo;

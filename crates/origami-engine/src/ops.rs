@@ -195,6 +195,15 @@ pub enum Op {
         /// Which way.
         axis: FlipAxis,
     },
+    /// Fit inside `width` x `height` (never upscaling), then centre on a canvas of exactly
+    /// `width` x `height` filled with the pipeline's [background](Pipeline::background):
+    /// letterboxing.
+    Pad {
+        /// Canvas width (at least 1).
+        width: u32,
+        /// Canvas height (at least 1).
+        height: u32,
+    },
 }
 
 /// The direction of a [`Op::Flip`].
@@ -219,12 +228,14 @@ pub enum FlipAxis {
 /// | `sharpen/{sigma}` | unsharp mask against a Gaussian of sigma `0.3`..=`10` |
 /// | `rotate/{90\|180\|270}` | turn clockwise |
 /// | `flip/{h\|v}` | mirror: `h` swaps left and right, `v` top and bottom |
+/// | `pad/{w}/{h}` | fit inside `w` x `h` (never upscaling) and centre on a `w` x `h` canvas of the background colour |
+/// | `bg/{rrggbb}` | background colour, lowercase hex, for `pad` and for flattening transparency into JPEG (after every operation; `ffffff`, white, is the default and is written by omitting `bg/`) |
 /// | `dpr/{2-4}` | device pixel ratio: multiplies every size and sigma (after all operations) |
 /// | `q/{1-100}` | output quality for lossy formats (last) |
 ///
 /// Parsing is strict: numbers have no sign, no leading zeros and no redundant decimals; defaults
-/// are not spelled out (`g/center`, `dpr/1`); `dpr` and `q` come after every operation, in that
-/// order. So every accepted string is already canonical, and `Display` prints it back byte for
+/// are not spelled out (`g/center`, `bg/ffffff`, `dpr/1`); `bg`, `dpr` and `q` come after every
+/// operation, in that order. So every accepted string is already canonical, and `Display` prints it back byte for
 /// byte: the canonical text is safe to use as a cache key.
 ///
 /// ```
@@ -242,9 +253,13 @@ pub enum FlipAxis {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pipeline {
     ops: Vec<Op>,
+    background: Option<[u8; 3]>,
     dpr: u8,
     quality: Option<u8>,
 }
+
+/// The background when a pipeline names none: white.
+pub const DEFAULT_BACKGROUND: [u8; 3] = [255, 255, 255];
 
 /// Same as [`Pipeline::new`]. Not derived: a derived default would have `dpr` 0, which behaves
 /// like 1 but compares (and hashes) unequal to the parsed empty pipeline.
@@ -259,6 +274,7 @@ impl Pipeline {
     pub fn new() -> Self {
         Self {
             ops: Vec::new(),
+            background: None,
             dpr: 1,
             quality: None,
         }
@@ -274,6 +290,24 @@ impl Pipeline {
         }
         self.ops.push(op);
         Ok(self)
+    }
+
+    /// Sets the background colour (RGB) used by `pad` and when transparency is flattened into
+    /// a format without alpha. White, the default, is stored as no background, so that a
+    /// pipeline compares equal to its canonical text.
+    pub fn with_background(mut self, rgb: [u8; 3]) -> Self {
+        self.background = (rgb != DEFAULT_BACKGROUND).then_some(rgb);
+        self
+    }
+
+    /// The background colour ([`DEFAULT_BACKGROUND`], white, when not set).
+    pub fn background(&self) -> [u8; 3] {
+        self.background.unwrap_or(DEFAULT_BACKGROUND)
+    }
+
+    /// Whether a background other than the default was set (`bg/` in the text form).
+    pub fn has_background(&self) -> bool {
+        self.background.is_some()
     }
 
     /// Sets the device pixel ratio (1..=4).
@@ -316,7 +350,10 @@ impl Pipeline {
 
     /// True when the pipeline has no operation and no modifier.
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.dpr() == 1 && self.quality.is_none()
+        self.ops.is_empty()
+            && self.background.is_none()
+            && self.dpr() == 1
+            && self.quality.is_none()
     }
 
     /// The operations with the device pixel ratio applied to every size and sigma.
@@ -333,6 +370,10 @@ impl Pipeline {
                 gravity,
             },
             Op::Fit { width, height } => Op::Fit {
+                width: width * dpr,
+                height: height * dpr,
+            },
+            Op::Pad { width, height } => Op::Pad {
                 width: width * dpr,
                 height: height * dpr,
             },
@@ -389,5 +430,18 @@ fn validate_op(op: &Op) -> Result<(), EngineError> {
             }
         }
         Op::Flip { .. } => Ok(()),
+        Op::Pad { width, height } => {
+            if width == 0 || height == 0 {
+                return Err(EngineError::invalid(
+                    "pad/ needs a width and a height of at least 1",
+                ));
+            }
+            if width > MAX_DIMENSION || height > MAX_DIMENSION {
+                return Err(EngineError::invalid(format!(
+                    "width and height must be at most {MAX_DIMENSION}"
+                )));
+            }
+            Ok(())
+        }
     }
 }

@@ -53,5 +53,11 @@ pub fn render_thumbhash(hash: &[u8]) -> Result<Vec<u8>> {
     }
     let (w, h, rgba) = ::thumbhash::thumb_hash_to_rgba(hash).map_err(|()| invalid())?;
     let bitmap = Bitmap::new(w as u32, h as u32, Channels::Rgba, rgba).map_err(|_| invalid())?;
-    encode::encode(bitmap, ImageFormat::Png, None, &Limits::default())
+    encode::encode(
+        bitmap,
+        ImageFormat::Png,
+        None,
+        crate::ops::DEFAULT_BACKGROUND,
+        &Limits::default(),
+    )
 }

@@ -62,6 +62,8 @@ pub struct Plan<I> {
     min_size: Option<(u32, u32)>,
     /// The pipeline's output quality, if set.
     quality: Option<u8>,
+    /// The pipeline's background colour (padding, and flattening into JPEG).
+    background: [u8; 3],
     limits: Limits,
 }
 
@@ -87,7 +89,10 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
     let ops: Vec<Op> = pipeline.scaled_ops().collect();
     let max_side = limits.max_output_side;
     for op in &ops {
-        if let Op::Thumb { width, height, .. } | Op::Fit { width, height } = *op {
+        if let Op::Thumb { width, height, .. }
+        | Op::Fit { width, height }
+        | Op::Pad { width, height } = *op
+        {
             if width > max_side || height > max_side {
                 return Err(EngineError::InvalidParams(format!(
                     "output sides are limited to {max_side} pixels ({width}x{height} requested, \
@@ -114,7 +119,9 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
             let (w, h) = resize::thumb_size(ow, oh, *width, *height, max_side);
             Some(resize::cover_scaled_size(ow, oh, w, h))
         }
-        Some(Op::Fit { width, height }) => Some(resize::fit_size(ow, oh, *width, *height)),
+        Some(Op::Fit { width, height } | Op::Pad { width, height }) => {
+            Some(resize::fit_size(ow, oh, *width, *height))
+        }
         // Blur and sharpen sigmas are in pixels of the full image: decode it whole.
         Some(Op::Blur { .. } | Op::Sharpen { .. }) => None,
         Some(Op::Rotate { .. } | Op::Flip { .. }) | None => {
@@ -128,6 +135,7 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
         ops,
         min_size,
         quality: pipeline.quality(),
+        background: pipeline.background(),
         limits: *limits,
     })
 }
@@ -198,7 +206,8 @@ impl<I: AsRef<[u8]>> Plan<I> {
     /// `thumb` or `fit`, JPEGs are decoded at 1/2, 1/4 or 1/8 scale as long as that leaves at
     /// least twice the pixels the operation needs. A result larger than
     /// [`Limits::max_output_side`] (possible when the pipeline has no resize) is scaled down to
-    /// fit. Transparent images written as JPEG are flattened onto white.
+    /// fit. Transparent images written as JPEG are flattened onto the pipeline's background
+    /// (white unless `bg/` says otherwise).
     ///
     /// Fails with [`EngineError::Corrupt`] when the pixels cannot be decoded,
     /// [`EngineError::TooLarge`] when the output exceeds what `format` or the limits allow, or
@@ -207,19 +216,33 @@ impl<I: AsRef<[u8]>> Plan<I> {
     pub fn run(&self, format: ImageFormat) -> Result<Transformed> {
         self.cost(format).check(format, &self.limits)?;
         let bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
-        finish(bitmap, &self.ops, self.quality, &self.limits, format)
+        let output = Output {
+            format,
+            quality: self.quality,
+            background: self.background,
+        };
+        finish(bitmap, &self.ops, &output, &self.limits)
     }
 }
 
+/// How [`finish`] encodes its result.
+pub(crate) struct Output {
+    /// The format.
+    pub(crate) format: ImageFormat,
+    /// The pipeline's quality, if set.
+    pub(crate) quality: Option<u8>,
+    /// The pipeline's background: for `pad` and for flattening transparency into JPEG.
+    pub(crate) background: [u8; 3],
+}
+
 /// Runs `ops` on `bitmap`, scales a result over [`Limits::max_output_side`] down to fit, and
-/// encodes it as `format`: the part of a transform after the source's pixels are in hand,
+/// encodes it as `output` says: the part of a transform after the source's pixels are in hand,
 /// whether decoded from the original or taken from a working copy.
 pub(crate) fn finish(
     mut bitmap: Bitmap,
     ops: &[Op],
-    quality: Option<u8>,
+    output: &Output,
     limits: &Limits,
-    format: ImageFormat,
 ) -> Result<Transformed> {
     let max_side = limits.max_output_side;
     for op in ops {
@@ -234,13 +257,15 @@ pub(crate) fn finish(
             Op::Sharpen { sigma } => blur::sharpen(bitmap, sigma.value())?,
             Op::Rotate { quarter_turns } => orient::apply(bitmap, orient::rotation(quarter_turns)),
             Op::Flip { axis } => orient::apply(bitmap, orient::mirror(axis)),
+            Op::Pad { width, height } => resize::pad(bitmap, width, height, output.background)?,
         };
     }
     if bitmap.width() > max_side || bitmap.height() > max_side {
         bitmap = resize::fit(&bitmap, max_side, max_side)?;
     }
     let (width, height) = (bitmap.width(), bitmap.height());
-    let bytes = encode::encode(bitmap, format, quality, limits)?;
+    let format = output.format;
+    let bytes = encode::encode(bitmap, format, output.quality, output.background, limits)?;
     Ok(Transformed {
         bytes,
         format,

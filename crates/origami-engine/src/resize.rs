@@ -1,7 +1,7 @@
 //! Geometry: the sizes of cover-crop thumbnails and fit-inside resizes, and the operations
 //! themselves (the pixels are resampled by `resample`).
 
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, Channels};
 use crate::error::Result;
 use crate::ops::Gravity;
 use crate::{resample, smart};
@@ -90,6 +90,38 @@ pub(crate) fn fit(src: &Bitmap, width: u32, height: u32) -> Result<Bitmap> {
     resample::stretch(src, w, h)
 }
 
+/// Fits `src` inside `width` x `height` (never upscaling) and centres it on a canvas of
+/// exactly that size filled with `background`, opaque. An image with transparency keeps it
+/// inside its own area: only the bands added around it are opaque.
+pub(crate) fn pad(src: Bitmap, width: u32, height: u32, background: [u8; 3]) -> Result<Bitmap> {
+    let (sw, sh) = (src.width(), src.height());
+    let (w, h) = fit_size(sw, sh, width, height);
+    let fitted = if (w, h) == (sw, sh) {
+        src
+    } else {
+        resample::stretch(&src, w, h)?
+    };
+    if (w, h) == (width, height) {
+        return Ok(fitted);
+    }
+    let channels = fitted.channels();
+    let pixel: &[u8] = match channels {
+        Channels::Rgb => &background,
+        Channels::Rgba => &[background[0], background[1], background[2], 255],
+    };
+    let bpp = channels.count();
+    let canvas_stride = width as usize * bpp;
+    let mut data = pixel.repeat(width as usize * height as usize);
+    // Centred; an odd band's extra pixel goes to the right and the bottom.
+    let (left, top) = ((width - w) / 2, (height - h) / 2);
+    let row_bytes = fitted.stride();
+    for (y, row) in fitted.data().chunks_exact(row_bytes).enumerate() {
+        let start = (top as usize + y) * canvas_stride + left as usize * bpp;
+        data[start..start + row_bytes].copy_from_slice(row);
+    }
+    Bitmap::new(width, height, channels, data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +133,26 @@ mod tests {
         assert_eq!(thumb_size(4000, 3000, 0, 300, 4096), (400, 300));
         assert_eq!(thumb_size(100, 10000, 400, 0, 4096), (400, 4096));
         assert_eq!(thumb_size(10000, 1, 0, 1, 4096), (4096, 1));
+    }
+
+    #[test]
+    fn pad_letterboxes_centred_on_the_background() {
+        // A 4x2 red image padded to 6x6 on blue: scaled to fit (no upscale), centred.
+        let red = Bitmap::new(4, 2, Channels::Rgb, [255, 0, 0].repeat(8)).unwrap();
+        let out = pad(red, 6, 6, [0, 0, 255]).unwrap();
+        assert_eq!((out.width(), out.height()), (6, 6));
+        assert_eq!(out.pixel(0, 0), [0, 0, 255, 255]);
+        assert_eq!(out.pixel(1, 2), [255, 0, 0, 255]);
+        assert_eq!(out.pixel(4, 3), [255, 0, 0, 255]);
+        assert_eq!(out.pixel(5, 3), [0, 0, 255, 255]);
+        assert_eq!(out.pixel(2, 1), [0, 0, 255, 255]);
+        assert_eq!(out.pixel(2, 4), [0, 0, 255, 255]);
+        // Transparent pixels stay transparent; the bands are opaque.
+        let clear = Bitmap::new(2, 2, Channels::Rgba, [0, 0, 0, 0].repeat(4)).unwrap();
+        let out = pad(clear, 4, 2, [9, 9, 9]).unwrap();
+        assert_eq!(out.pixel(0, 0), [9, 9, 9, 255]);
+        assert_eq!(out.pixel(1, 0), [0, 0, 0, 0]);
+        assert_eq!(out.pixel(3, 1), [9, 9, 9, 255]);
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl WorkingCopy {
         (self.bitmap.data().len() + half) as u64
     }
 
-    /// Whether `pipeline` is made from this copy: its first operation is a `thumb` or `fit`
+    /// Whether `pipeline` is made from this copy: its first operation is a `thumb`, `fit` or `pad`
     /// that scales the source (measured on the original) to at most 2/3 of the copy's size.
     /// Depends only on the pipeline and the original's size, never on how the copy was
     /// obtained.
@@ -272,6 +272,7 @@ impl WorkingCopy {
                     needs: resize::cover_scaled_size(ow, oh, w, h),
                     output: (w, h),
                     crop: Some(gravity),
+                    rest: 1,
                 }
             }
             Op::Fit { width, height } => {
@@ -280,6 +281,16 @@ impl WorkingCopy {
                     needs: size,
                     output: size,
                     crop: None,
+                    rest: 1,
+                }
+            }
+            Op::Pad { width, height } => {
+                let size = resize::fit_size(ow, oh, width, height);
+                FirstStep {
+                    needs: size,
+                    output: size,
+                    crop: None,
+                    rest: 0,
                 }
             }
             // A blur's sigma is in the original's pixels; a turn or mirror first is made from
@@ -302,7 +313,7 @@ impl WorkingCopy {
         };
         cost::resample(step.needs, step.output).then(cost::finish(
             step.output,
-            &ops[1..],
+            &ops[step.rest..],
             pipeline.quality(),
             format,
             limits,
@@ -334,7 +345,12 @@ impl WorkingCopy {
             Some(gravity) => resize::thumb(source, w, h, gravity, limits.max_output_side)?,
             None => resample::stretch(source, w, h)?,
         };
-        plan::finish(first, &ops[1..], pipeline.quality(), limits, format)
+        let output = plan::Output {
+            format,
+            quality: pipeline.quality(),
+            background: pipeline.background(),
+        };
+        plan::finish(first, &ops[step.rest..], &output, limits)
     }
 
     /// The ThumbHash of the original, made from the copy.
@@ -457,6 +473,10 @@ struct FirstStep {
     output: (u32, u32),
     /// `Some(gravity)` for a cover-crop, `None` for a fit.
     crop: Option<crate::ops::Gravity>,
+    /// Where the operations after this step start: 1, or 0 for a `pad`, whose fit this step
+    /// makes and whose canvas is still to come (a pad of an image that already fits only
+    /// places it).
+    rest: usize,
 }
 
 /// Refuses a stored copy whose size is not `expected` (one made with another `max_side`) or

@@ -41,6 +41,9 @@ fn output_dimensions_for_every_operation_and_zero_side() {
         ("fit/160/160/thumb/50/50", (50, 50)),
         ("thumb/100/75/dpr/2", (200, 150)),
         ("fit/100/100/dpr/3/q/50", (300, 225)),
+        ("pad/100/100", (100, 100)),
+        ("pad/1000/500", (1000, 500)), // the canvas is exact; the image is not upscaled
+        ("pad/100/100/bg/000000/dpr/2", (200, 200)),
         ("", (320, 240)),
     ];
     for (ops, want) in cases {
@@ -428,6 +431,8 @@ fn pipelines_made_from_a_working_copy_have_the_direct_paths_size() {
         "fit/120/120/blur/2",
         "thumb/40/40/dpr/2",
         "thumb/200/100",
+        "pad/120/120",
+        "pad/100/100/bg/102030/q/70",
     ];
     for ops in fitting {
         let pipeline: Pipeline = ops.parse().unwrap();
@@ -541,4 +546,66 @@ fn sharpen_raises_detail_and_keeps_mean_colour() {
     for (a, b) in alpha.data().chunks(4).zip(sharpened.data().chunks(4)) {
         assert_eq!(a[3], b[3]);
     }
+}
+
+#[test]
+fn pad_letterboxes_onto_the_background_colour() {
+    // baseline.jpg is 320x240: padded to 100x100 it is fitted to 100x75 and centred, leaving
+    // bands of 12 and 13 rows above and below.
+    for (ops, background) in [
+        ("pad/100/100", [255, 255, 255]),
+        ("pad/100/100/bg/1a2b3c", [0x1a, 0x2b, 0x3c]),
+    ] {
+        let out = decoded("baseline.jpg", ops);
+        assert_eq!((out.width(), out.height()), (100, 100), "{ops}");
+        for (x, y) in [(0, 0), (99, 11), (50, 5), (0, 88), (99, 99)] {
+            let [r, g, b, a] = out.pixel(x, y);
+            assert_eq!(
+                [r, g, b, a],
+                [background[0], background[1], background[2], 255],
+                "{ops} at {x},{y}"
+            );
+        }
+        // The image itself is there: the fitted picture equals a plain fit, row for row.
+        let fitted = decoded("baseline.jpg", "fit/100/100");
+        for (x, y) in [(0, 0), (50, 37), (99, 74)] {
+            assert_eq!(out.pixel(x, y + 12), fitted.pixel(x, y), "{ops} at {x},{y}");
+        }
+    }
+    // A portrait box: bands left and right.
+    let out = decoded("baseline.jpg", "pad/60/100/bg/000000");
+    assert_eq!((out.width(), out.height()), (60, 100));
+    assert_eq!(out.pixel(30, 0), [0, 0, 0, 255]);
+    assert_eq!(out.pixel(30, 99), [0, 0, 0, 255]);
+    assert_ne!(out.pixel(30, 50), [0, 0, 0, 255]);
+}
+
+#[test]
+fn bg_is_the_colour_transparency_is_flattened_onto_in_jpeg() {
+    // alpha.png has transparent pixels; JPEG has no alpha.
+    let mean = |ops: &str| {
+        let (_, _, bytes) = run("alpha.png", ops, ImageFormat::Jpeg).unwrap();
+        let bitmap = decode(&bytes, &Limits::default()).unwrap();
+        let transparent = decoded("alpha.png", "")
+            .data()
+            .chunks_exact(4)
+            .position(|p| p[3] == 0)
+            .expect("alpha.png has a transparent pixel");
+        let (x, y) = (
+            transparent as u32 % bitmap.width(),
+            transparent as u32 / bitmap.width(),
+        );
+        bitmap.pixel(x, y)
+    };
+    let white = mean("");
+    let red = mean("bg/ff0000");
+    assert!(
+        white[0] > 240 && white[1] > 240 && white[2] > 240,
+        "{white:?}"
+    );
+    assert!(red[0] > 240 && red[1] < 20 && red[2] < 20, "{red:?}");
+    // Formats with alpha keep it: bg/ does not paint transparent pixels in a PNG.
+    let (_, _, plain) = run("alpha.png", "", ImageFormat::Png).unwrap();
+    let (_, _, with_bg) = run("alpha.png", "bg/ff0000", ImageFormat::Png).unwrap();
+    assert_eq!(plain, with_bg);
 }

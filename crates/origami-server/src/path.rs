@@ -159,7 +159,10 @@ pub fn parse_transform(path: &str, config: &ServerConfig) -> Result<ImageRequest
     }
     if let Some(allowed) = &config.allowed_sizes {
         for op in pipeline.ops() {
-            if let Op::Thumb { width, height, .. } | Op::Fit { width, height } = *op {
+            if let Op::Thumb { width, height, .. }
+            | Op::Fit { width, height }
+            | Op::Pad { width, height } = *op
+            {
                 let size = Size { width, height };
                 if !allowed.contains(&size) {
                     return Err(ApiError::new(

@@ -372,6 +372,7 @@ fn op_label(pipeline: &Pipeline) -> &'static str {
         Some(Op::Sharpen { .. }) => "sharpen",
         Some(Op::Rotate { .. }) => "rotate",
         Some(Op::Flip { .. }) => "flip",
+        Some(Op::Pad { .. }) => "pad",
         None => "convert",
     }
 }

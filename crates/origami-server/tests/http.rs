@@ -154,6 +154,18 @@ async fn every_operation_route() {
             75,
         ),
         (
+            format!("/pad/200/200/bg/000000/{hash}.png"),
+            ImageFormat::Png,
+            200,
+            200,
+        ),
+        (
+            format!("/pad/50/100/dpr/2/q/70/{hash}.jpg"),
+            ImageFormat::Jpeg,
+            100,
+            200,
+        ),
+        (
             format!("/rotate/270/thumb/60/80/flip/h/{hash}.webp"),
             ImageFormat::WebP,
             60,
@@ -251,6 +263,18 @@ async fn error_statuses_are_json_and_briefly_cacheable() {
             400,
             "invalid_params",
         ),
+        (
+            format!("/pad/100/75/bg/ffffff/{good}.jpg"),
+            400,
+            "invalid_params",
+        ),
+        (
+            format!("/pad/100/75/bg/FF0000/{good}.jpg"),
+            400,
+            "invalid_params",
+        ),
+        (format!("/pad/100/0/{good}.jpg"), 400, "invalid_params"),
+        (format!("/pad/5000/75/{good}.jpg"), 400, "invalid_params"),
         (format!("/thumb/100/75/{good}.JPG"), 400, "bad_path"),
         (format!("/thumb/100/75/{good}.tiff"), 400, "bad_path"),
         (

@@ -86,6 +86,14 @@ pub enum StoreError {
         /// What was found, such as `content hashes to <hash>`.
         detail: String,
     },
+    /// The original was taken down ([`Store::delete`](crate::Store::delete)): a tombstone
+    /// records it, so it is neither served nor stored again until
+    /// [`Store::restore`](crate::Store::restore).
+    #[error("deleted: {key} was taken down")]
+    Deleted {
+        /// The object's key (`<hash>` or `derived/<hash>/<spec>`).
+        key: String,
+    },
     /// The caller's input was invalid (a bad derived spec, a body over the size limit, ...).
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -109,6 +117,13 @@ impl StoreError {
     /// A [`StoreError::NotFound`] for `key`.
     pub fn not_found(key: impl fmt::Display) -> Self {
         Self::NotFound {
+            key: key.to_string(),
+        }
+    }
+
+    /// A [`StoreError::Deleted`] for `key`.
+    pub fn deleted(key: impl fmt::Display) -> Self {
+        Self::Deleted {
             key: key.to_string(),
         }
     }

@@ -13,7 +13,10 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::lock::lock;
-use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store,
+    Tombstone,
+};
 
 /// The faults a [`FaultStore`] injects; a cheap handle that can be changed while the store is in
 /// use (like `object_store`'s `ThrottledStore`, plus failure modes).
@@ -143,22 +146,27 @@ impl Store for FaultStore {
         self.inner.put(blob).await
     }
 
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        self.before().await?;
+        self.inner.delete(hash).await
+    }
+
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        self.before().await?;
+        self.inner.tombstone(hash).await
+    }
+
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        self.before().await?;
+        self.inner.restore(hash).await
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        self.faulty_listing(self.inner.list_tombstones())
+    }
+
     fn list(&self) -> ListStream {
-        let state = self.faults.get();
-        if state.stopped {
-            return futures::stream::pending().boxed();
-        }
-        if state.error {
-            let err =
-                StoreError::unavailable(self.inner.name(), CauseKind::Error, "injected fault");
-            return futures::stream::once(async move { Err(err) }).boxed();
-        }
-        let delay = state.delay;
-        let inner = self.inner.list();
-        futures::stream::once(tokio::time::sleep(delay))
-            .flat_map(move |()| futures::stream::empty())
-            .chain(inner)
-            .boxed()
+        self.faulty_listing(self.inner.list())
     }
 
     async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {
@@ -178,5 +186,25 @@ impl Store for FaultStore {
 
     fn spool_dir(&self) -> Option<std::path::PathBuf> {
         self.inner.spool_dir()
+    }
+}
+
+impl FaultStore {
+    /// `inner`, a listing, with the faults applied: stopped (never answers), failing, slowed.
+    fn faulty_listing(&self, inner: ListStream) -> ListStream {
+        let state = self.faults.get();
+        if state.stopped {
+            return futures::stream::pending().boxed();
+        }
+        if state.error {
+            let err =
+                StoreError::unavailable(self.inner.name(), CauseKind::Error, "injected fault");
+            return futures::stream::once(async move { Err(err) }).boxed();
+        }
+        let delay = state.delay;
+        futures::stream::once(tokio::time::sleep(delay))
+            .flat_map(move |()| futures::stream::empty())
+            .chain(inner)
+            .boxed()
     }
 }

@@ -13,7 +13,10 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::metrics;
-use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store,
+    Tombstone,
+};
 
 /// The timeouts of an [`InstrumentedStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,26 @@ impl Store for InstrumentedStore {
         let timeout = self.config.write_timeout;
         self.run("put_derived", timeout, self.inner.put_derived(key, data))
             .await
+    }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        let timeout = self.config.write_timeout;
+        self.run("delete", timeout, self.inner.delete(hash)).await
+    }
+
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        let timeout = self.config.read_timeout;
+        self.run("tombstone", timeout, self.inner.tombstone(hash))
+            .await
+    }
+
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        let timeout = self.config.write_timeout;
+        self.run("restore", timeout, self.inner.restore(hash)).await
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        self.inner.list_tombstones()
     }
 
     fn region_status(&self) -> Vec<RegionStatus> {

@@ -69,8 +69,8 @@ pub use key::DerivedKey;
 pub use local::LocalStore;
 pub use s3::{S3Config, S3Store, StaticCredentials, CACHE_CONTROL};
 pub use store::{
-    Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck, RegionStatus, Store,
-    StoreExt,
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck,
+    RegionStatus, Store, StoreExt, Tombstone,
 };
 pub use sync::{sync, ObjectReport, SyncEvent, SyncOptions, SyncReport};
 pub use verify::VerifiedStore;

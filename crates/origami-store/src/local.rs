@@ -15,12 +15,15 @@ use crate::blob::Blob;
 use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
-use crate::store::{GetResult, ListStream, ObjectMeta, PutOutcome, Store};
+use crate::store::{
+    DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, Store, Tombstone,
+};
 
 /// Originals in a local directory.
 ///
 /// Layout: `<root>/ab/cd/<hash>` (the first two pairs of hex digits shard the directories),
-/// derived objects under `<root>/derived/<hash>/<spec>`, and temporary files under `<root>/.tmp`.
+/// derived objects under `<root>/derived/<hash>/<spec>`, tombstones of deleted originals at
+/// `<root>/tombstones/<hash>`, and temporary files under `<root>/.tmp`.
 /// Every write goes to a fresh temporary file that is fsynced and then renamed over the final
 /// name (and the directory fsynced), so a reader never sees a partial file and concurrent writers
 /// of the same hash are safe: each renames its own complete copy of the same bytes.
@@ -78,6 +81,11 @@ impl LocalStore {
             .join("derived")
             .join(key.hash().to_string())
             .join(key.spec())
+    }
+
+    /// Where the tombstone of `hash` lives: `<root>/tombstones/<hash>`.
+    pub fn tombstone_path_of(&self, hash: &ContentHash) -> PathBuf {
+        self.inner.root.join("tombstones").join(hash.to_string())
     }
 
     fn unavailable(&self, what: &str, err: io::Error) -> StoreError {
@@ -176,6 +184,42 @@ fn remove_stale_tmp_files(dir: &Path) {
         if stale {
             let _ = fs::remove_file(entry.path());
         }
+    }
+}
+
+/// The files under `dir`, as `/`-separated paths relative to it, sorted.
+fn files_under(dir: &Path) -> io::Result<Vec<String>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let path = format!("{prefix}{name}");
+            if entry.file_type()?.is_dir() {
+                walk(&entry.path(), &format!("{path}/"), out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    match walk(dir, "", &mut out) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes `path`, a missing one included; true when it existed.
+fn remove_if_present(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
     }
 }
 
@@ -301,4 +345,89 @@ impl Store for LocalStore {
         )
         .await
     }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        // The tombstone first, durably: from then on the original is refused, whatever
+        // happens to the rest of the delete.
+        self.write(
+            self.tombstone_path_of(hash),
+            "tombstone".to_owned(),
+            Source::Bytes(Bytes::from_static(TOMBSTONE_BODY)),
+        )
+        .await?;
+        let original = self.path_of(hash);
+        let derived_dir = self.inner.root.join("derived").join(hash.to_string());
+        let removed = tokio::task::spawn_blocking(move || {
+            let had_original = remove_if_present(&original)?;
+            let derived = files_under(&derived_dir)?;
+            match fs::remove_dir_all(&derived_dir) {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
+            Ok((had_original, derived))
+        })
+        .await
+        .map_err(|e| self.unavailable("delete task", io::Error::other(e)))?
+        .map_err(|e| self.unavailable(&format!("deleting {hash}"), e))?;
+        let (had_original, derived) = removed;
+        Ok(DeleteOutcome::single(
+            *hash,
+            self.inner.name.clone(),
+            had_original,
+            derived,
+        ))
+    }
+
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        match tokio::fs::metadata(self.tombstone_path_of(hash)).await {
+            Ok(meta) => Ok(Some(Tombstone {
+                hash: *hash,
+                deleted_at: meta.modified().ok(),
+            })),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(self.unavailable("stat tombstone", err)),
+        }
+    }
+
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        let path = self.tombstone_path_of(hash);
+        tokio::task::spawn_blocking(move || remove_if_present(&path))
+            .await
+            .map_err(|e| self.unavailable("restore task", io::Error::other(e)))?
+            .map_err(|e| self.unavailable(&format!("removing the tombstone of {hash}"), e))?;
+        Ok(())
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        let dir = self.inner.root.join("tombstones");
+        let name = self.inner.name.clone();
+        futures::stream::once(async move {
+            let listed = tokio::task::spawn_blocking(move || files_under(&dir)).await;
+            let items: Vec<Result<ContentHash>> = match listed {
+                Ok(Ok(files)) => files
+                    .iter()
+                    .filter_map(|f| f.parse().ok())
+                    .map(Ok)
+                    .collect(),
+                Ok(Err(err)) => vec![Err(StoreError::unavailable(
+                    &name,
+                    CauseKind::Error,
+                    format!("listing tombstones: {err}"),
+                ))],
+                Err(err) => vec![Err(StoreError::unavailable(
+                    &name,
+                    CauseKind::Error,
+                    format!("listing tombstones: {err}"),
+                ))],
+            };
+            futures::stream::iter(items)
+        })
+        .flatten()
+        .boxed()
+    }
 }
+
+/// What a tombstone holds: its existence is the record; the text is for people finding it.
+pub(crate) const TOMBSTONE_BODY: &[u8] =
+    b"origami tombstone: this original was deleted; remove this object to allow it again\n";

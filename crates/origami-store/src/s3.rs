@@ -22,7 +22,9 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::media;
-use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, Store};
+use crate::store::{
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, Store, Tombstone,
+};
 
 /// The `Cache-Control` set on every uploaded object: content-addressed objects never change.
 pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -64,6 +66,8 @@ pub struct S3Config {
     pub key_prefix: String,
     /// The prefix of derived objects' keys (default `derived/`, giving `derived/<hash>/<spec>`).
     pub derived_prefix: String,
+    /// The prefix of deleted originals' tombstones (default `tombstones/`).
+    pub tombstone_prefix: String,
     /// The timeout of one read attempt (GET, HEAD, one LIST page), connection included
     /// (default 2 s).
     pub read_timeout: Duration,
@@ -92,6 +96,7 @@ impl S3Config {
             endpoint: None,
             key_prefix: "originals/".to_owned(),
             derived_prefix: "derived/".to_owned(),
+            tombstone_prefix: "tombstones/".to_owned(),
             read_timeout: Duration::from_secs(2),
             write_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(1),
@@ -103,7 +108,8 @@ impl S3Config {
 
 /// One region of originals in an S3 bucket, through `aws-sdk-s3`.
 ///
-/// Originals live at `<key_prefix><hash>`, derived objects at `<derived_prefix><hash>/<spec>`.
+/// Originals live at `<key_prefix><hash>`, derived objects at `<derived_prefix><hash>/<spec>`,
+/// the tombstones of deleted originals at `<tombstone_prefix><hash>`.
 /// Uploads set `Content-Type` (the [`Blob::content_type`] the caller named; for a derived object,
 /// the type its spec's extension names) and [`CACHE_CONTROL`], since S3 serves only the headers an
 /// object was stored with; reads report the stored `Content-Type` in
@@ -116,6 +122,7 @@ pub struct S3Store {
     bucket: String,
     key_prefix: String,
     derived_prefix: String,
+    tombstone_prefix: String,
     write_timeouts: TimeoutConfig,
     /// Set by [`Store::check`] when the credentials may not list the bucket: S3 then answers
     /// 403 for a missing key, which must read as "not found", not as a failing region.
@@ -175,6 +182,7 @@ impl S3Store {
             bucket: config.bucket.clone(),
             key_prefix: config.key_prefix.clone(),
             derived_prefix: config.derived_prefix.clone(),
+            tombstone_prefix: config.tombstone_prefix.clone(),
             write_timeouts: TimeoutConfig::builder()
                 .connect_timeout(config.connect_timeout)
                 .operation_attempt_timeout(config.write_timeout)
@@ -196,6 +204,57 @@ impl S3Store {
     /// The object key of the original `hash`.
     pub fn key_of(&self, hash: &ContentHash) -> String {
         format!("{}{hash}", self.key_prefix)
+    }
+
+    /// The object key of the tombstone of `hash`.
+    pub fn tombstone_key_of(&self, hash: &ContentHash) -> String {
+        format!("{}{hash}", self.tombstone_prefix)
+    }
+
+    /// Lists the keys under `prefix`, as pages of keys with the prefix removed.
+    fn list_keys(&self, prefix: String) -> futures::stream::BoxStream<'static, Result<String>> {
+        let pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let store = self.clone();
+        futures::stream::unfold(
+            (pages, store, prefix),
+            |(mut pages, store, prefix)| async move {
+                let page = pages.next().await?;
+                let items: Vec<Result<String>> = match page {
+                    Err(err) => vec![Err(store.error("LIST", &prefix, err))],
+                    Ok(page) => page
+                        .contents()
+                        .iter()
+                        .filter_map(|object| object.key()?.strip_prefix(prefix.as_str()))
+                        .map(|key| Ok(key.to_owned()))
+                        .collect(),
+                };
+                Some((futures::stream::iter(items), (pages, store, prefix)))
+            },
+        )
+        .flatten()
+        .boxed()
+    }
+
+    /// Deletes `key` (S3 answers success for a missing key too).
+    async fn delete_key(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("DELETE", key, e))?;
+        Ok(())
     }
 
     /// The object key of the derived object `key`.
@@ -283,6 +342,17 @@ impl S3Store {
             .with_content_type(content_type);
         Ok((got, digest))
     }
+}
+
+/// The keys of `keys` that are hashes, as hashes (others are skipped).
+fn hashes(keys: futures::stream::BoxStream<'static, Result<String>>) -> ListStream {
+    keys.filter_map(|key| async move {
+        match key {
+            Ok(key) => key.parse().ok().map(Ok),
+            Err(err) => Some(Err(err)),
+        }
+    })
+    .boxed()
 }
 
 /// True when some error in the chain mentions `needle` (the SDK's body errors are not typed).
@@ -410,35 +480,88 @@ impl Store for S3Store {
     }
 
     fn list(&self) -> ListStream {
-        let pages = self
-            .client
-            .list_objects_v2()
+        hashes(self.list_keys(self.key_prefix.clone()))
+    }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        // The tombstone first: from then on the original is refused, whatever happens to the
+        // rest of the delete.
+        self.client
+            .put_object()
             .bucket(&self.bucket)
-            .prefix(&self.key_prefix)
-            .into_paginator()
-            .send();
-        let store = self.clone();
-        futures::stream::unfold((pages, store), |(mut pages, store)| async move {
-            let page = pages.next().await?;
-            let items: Vec<Result<ContentHash>> = match page {
-                Err(err) => vec![Err(store.error("LIST", &store.key_prefix, err))],
-                Ok(page) => page
-                    .contents()
-                    .iter()
-                    .filter_map(|object| {
-                        object
-                            .key()?
-                            .strip_prefix(store.key_prefix.as_str())?
-                            .parse()
-                            .ok()
-                    })
-                    .map(Ok)
-                    .collect(),
-            };
-            Some((futures::stream::iter(items), (pages, store)))
-        })
-        .flatten()
-        .boxed()
+            .key(self.tombstone_key_of(hash))
+            .content_type("text/plain")
+            .body(ByteStream::from_static(crate::local::TOMBSTONE_BODY))
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("PUT", format!("tombstone of {hash}"), e))?;
+        let had_original = match self.head(hash).await {
+            Ok(_) => true,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(err) => return Err(err),
+        };
+        if had_original {
+            self.delete_key(&self.key_of(hash)).await?;
+        }
+        let prefix = format!("{}{hash}/", self.derived_prefix);
+        let mut derived = Vec::new();
+        let mut listing = self.list_keys(prefix.clone());
+        while let Some(spec) = listing.next().await {
+            match spec {
+                Ok(spec) => derived.push(spec),
+                // Without s3:ListBucket the derived objects cannot be found: the tombstone keeps
+                // them from being served.
+                Err(_) if self.missing_is_forbidden.load(Ordering::Relaxed) => {
+                    tracing::warn!(region = %self.name, %hash, "cannot list the derived objects to delete (no s3:ListBucket); the tombstone keeps them from being served");
+                    break;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        for spec in &derived {
+            self.delete_key(&format!("{prefix}{spec}")).await?;
+        }
+        derived.sort();
+        Ok(DeleteOutcome::single(
+            *hash,
+            self.name.to_string(),
+            had_original,
+            derived,
+        ))
+    }
+
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        let found = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.tombstone_key_of(hash))
+            .send()
+            .await;
+        match found {
+            Ok(out) => Ok(Some(Tombstone {
+                hash: *hash,
+                deleted_at: out
+                    .last_modified()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+            })),
+            Err(err) => match self.error("HEAD", format!("tombstone of {hash}"), err) {
+                StoreError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        self.delete_key(&self.tombstone_key_of(hash)).await
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        hashes(self.list_keys(self.tombstone_prefix.clone()))
     }
 
     async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {

@@ -132,6 +132,58 @@ impl PartialEq<Vec<u8>> for GetResult {
     }
 }
 
+/// What [`Store::delete`] did: the original taken down, where, and what else went with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteOutcome {
+    /// The original's hash.
+    pub hash: ContentHash,
+    /// Whether a region that confirmed the delete held the original.
+    pub had_original: bool,
+    /// The specs of the derived objects removed with it (every region's, sorted, no duplicates):
+    /// what a CDN may still cache.
+    pub derived: Vec<String>,
+    /// The regions that recorded the tombstone and removed their copies.
+    pub deleted_in: Vec<String>,
+    /// The regions that did not confirm it, and why. A [`FailoverStore`](crate::FailoverStore)
+    /// queues the delete for them and retries it like a repair; `origami sync` finishes it too.
+    pub pending: Vec<RegionCause>,
+}
+
+impl DeleteOutcome {
+    /// The outcome of a delete in the single store `region`.
+    pub fn single(
+        hash: ContentHash,
+        region: impl Into<String>,
+        had_original: bool,
+        derived: Vec<String>,
+    ) -> Self {
+        Self {
+            hash,
+            had_original,
+            derived,
+            deleted_in: vec![region.into()],
+            pending: vec![],
+        }
+    }
+
+    /// True when every region confirmed the delete.
+    pub fn is_complete(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// The record that an original was taken down ([`Store::delete`]): reads of it answer
+/// [`StoreError::Deleted`](crate::StoreError::Deleted) and uploads of the same bytes are
+/// refused until [`Store::restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The original's hash.
+    pub hash: ContentHash,
+    /// When it was recorded, when the backend says.
+    pub deleted_at: Option<SystemTime>,
+}
+
 /// A region's health as a store sees it ([`Store::region_status`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionStatus {
@@ -214,6 +266,30 @@ pub trait Store: fmt::Debug + Send + Sync + 'static {
 
     /// Writes the derived object `key`, replacing any previous version.
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()>;
+
+    /// Takes the original `hash` down in this store: records a tombstone first (so that a crash
+    /// midway leaves the original refused, never served), then removes the original and every
+    /// derived object of it. Idempotent: deleting again finishes what an interrupted delete
+    /// left, and deleting a hash never stored records its tombstone all the same (so its upload
+    /// is refused), with [`DeleteOutcome::had_original`] false.
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome>;
+
+    /// The tombstone of `hash` in this store, if it was deleted.
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>>;
+
+    /// Whether `hash` was deleted. Backends read their tombstone; a
+    /// [`FailoverStore`](crate::FailoverStore) asks every region and remembers the answer for
+    /// [`FailoverConfig::tombstone_recheck`](crate::FailoverConfig::tombstone_recheck).
+    async fn is_deleted(&self, hash: &ContentHash) -> Result<bool> {
+        Ok(self.tombstone(hash).await?.is_some())
+    }
+
+    /// Removes the tombstone of `hash`, so that its bytes may be uploaded again. Removing a
+    /// tombstone that does not exist succeeds.
+    async fn restore(&self, hash: &ContentHash) -> Result<()>;
+
+    /// Every tombstoned hash (for `origami sync`), in no particular order.
+    fn list_tombstones(&self) -> ListStream;
 
     /// The health of the regions behind this store (`/readyz`). A plain backend has no breaker:
     /// it reports itself, up, with no failures. Wrappers forward their inner store's status and

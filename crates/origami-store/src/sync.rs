@@ -1,6 +1,7 @@
-//! [`sync`]: make every region hold a verified copy of every original (`origami sync`).
+//! [`sync`]: make every region hold a verified copy of every original, and finish every delete
+//! (`origami sync`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -60,6 +61,9 @@ pub struct ObjectReport {
     pub copied_to: Vec<String>,
     /// Regions whose corrupt copy was rewritten (or would be, in a dry run).
     pub repaired_in: Vec<String>,
+    /// Regions where the original, deleted elsewhere, was deleted too (or would be): a copy
+    /// left there, or its tombstone missing.
+    pub deleted_in: Vec<String>,
     /// Regions that could not be brought up to date, and why.
     pub failed: Vec<RegionCause>,
 }
@@ -79,7 +83,9 @@ pub struct SyncReport {
     pub corrupt: u64,
     /// Corrupt copies rewritten (or that would be).
     pub repaired: u64,
-    /// Copies that could not be made or repaired.
+    /// Deletes made (or that would be) in regions that missed them.
+    pub deleted: u64,
+    /// Copies that could not be made or repaired, and deletes that could not be made.
     pub failed: u64,
     /// Regions that could not be listed (nothing was copied to them).
     pub unlisted: Vec<RegionCause>,
@@ -97,6 +103,10 @@ impl SyncReport {
 /// ones. Idempotent, and safe while the regions are serving: writes are whole objects under their
 /// content hash, so a concurrent reader sees the old copy or the new one, both good.
 ///
+/// Deleted originals (a tombstone in any region) are never copied: every region that still
+/// holds one, or lacks its tombstone, gets the delete instead ([`Store::delete`]), so a region
+/// that was down during a takedown does not bring the original back.
+///
 /// Regions that cannot be listed are reported and left alone. `on_event` sees progress.
 pub async fn sync(
     regions: &[Arc<dyn Store>],
@@ -108,22 +118,32 @@ pub async fn sync(
         ..SyncReport::default()
     };
 
-    // 1. List every region.
+    // 1. List every region: its originals and its tombstones.
     let listings = futures::future::join_all(regions.iter().map(|store| async move {
-        let mut hashes = Vec::new();
-        let mut stream = store.list();
-        while let Some(item) = stream.next().await {
-            hashes.push(item.map_err(|e| e.into_cause(store.name()))?);
-        }
-        Ok::<_, RegionCause>(hashes)
+        let collect = |mut stream: crate::store::ListStream| async move {
+            let mut hashes = Vec::new();
+            while let Some(item) = stream.next().await {
+                hashes.push(item.map_err(|e| e.into_cause(store.name()))?);
+            }
+            Ok::<_, RegionCause>(hashes)
+        };
+        let (originals, tombstones) =
+            futures::join!(collect(store.list()), collect(store.list_tombstones()));
+        Ok::<_, RegionCause>((originals?, tombstones?))
     }))
     .await;
     let mut holders: HashMap<ContentHash, Vec<bool>> = HashMap::new();
+    let mut tombstoned: HashMap<ContentHash, Vec<bool>> = HashMap::new();
     let mut listed = vec![false; regions.len()];
     for (idx, listing) in listings.into_iter().enumerate() {
         let region = regions[idx].name().to_owned();
         match listing {
-            Ok(hashes) => {
+            Ok((hashes, tombstones)) => {
+                for hash in tombstones {
+                    tombstoned
+                        .entry(hash)
+                        .or_insert_with(|| vec![false; regions.len()])[idx] = true;
+                }
                 listed[idx] = true;
                 on_event(&SyncEvent::Listed {
                     region,
@@ -146,9 +166,48 @@ pub async fn sync(
     }
     report.objects = holders.len() as u64;
 
-    // 2. Decide what to examine.
+    // 2. Finish the deletes: every listed region that holds a deleted original, or lacks its
+    //    tombstone, deletes it.
+    let deleted: HashSet<ContentHash> = tombstoned.keys().copied().collect();
+    let mut deletes: Vec<(ContentHash, Vec<usize>)> = tombstoned
+        .into_iter()
+        .map(|(hash, has_tombstone)| {
+            let held = holders.get(&hash);
+            let targets = (0..regions.len())
+                .filter(|&i| listed[i] && (!has_tombstone[i] || held.is_some_and(|held| held[i])))
+                .collect();
+            (hash, targets)
+        })
+        .filter(|(_, targets): &(ContentHash, Vec<usize>)| !targets.is_empty())
+        .collect();
+    deletes.sort_by_key(|(hash, _)| *hash);
+    for (hash, targets) in deletes {
+        let mut object = ObjectReport {
+            hash,
+            copied_to: vec![],
+            repaired_in: vec![],
+            deleted_in: vec![],
+            failed: vec![],
+        };
+        for idx in targets {
+            let store = &regions[idx];
+            if !options.dry_run {
+                if let Err(err) = store.delete(&hash).await {
+                    object.failed.push(err.into_cause(store.name()));
+                    continue;
+                }
+            }
+            object.deleted_in.push(store.name().to_owned());
+        }
+        report.deleted += object.deleted_in.len() as u64;
+        report.failed += object.failed.len() as u64;
+        on_event(&SyncEvent::Object(object));
+    }
+
+    // 3. Decide what to examine (never a deleted original).
     let mut work: Vec<(ContentHash, Vec<bool>)> = holders
         .into_iter()
+        .filter(|(hash, _)| !deleted.contains(hash))
         .filter(|(_, held)| options.verify || held.iter().zip(&listed).any(|(h, l)| *l && !*h))
         .collect();
     work.sort_by_key(|(hash, _)| *hash);
@@ -157,7 +216,7 @@ pub async fn sync(
         objects: report.examined,
     });
 
-    // 3. Bring each object up to date, a few at a time.
+    // 4. Bring each object up to date, a few at a time.
     let listed = &listed;
     let mut results = futures::stream::iter(work)
         .map(|(hash, held)| sync_object(regions, listed, hash, held, options))
@@ -184,6 +243,7 @@ async fn sync_object(
         hash,
         copied_to: vec![],
         repaired_in: vec![],
+        deleted_in: vec![],
         failed: vec![],
     };
     let missing: Vec<usize> = (0..regions.len())

@@ -10,7 +10,10 @@ use crate::error::{CauseKind, Result, StoreError};
 use crate::hash::ContentHash;
 use crate::key::DerivedKey;
 use crate::metrics;
-use crate::store::{Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store};
+use crate::store::{
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, RegionStatus, Store,
+    Tombstone,
+};
 
 /// Above this size an original is hashed on the blocking pool, not on an async worker thread
 /// (BLAKE3 runs at a few GB/s: a megabyte is under a millisecond, a large original much more).
@@ -116,6 +119,22 @@ impl Store for VerifiedStore {
 
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {
         self.inner.put_derived(key, data).await
+    }
+
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        self.inner.delete(hash).await
+    }
+
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        self.inner.tombstone(hash).await
+    }
+
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        self.inner.restore(hash).await
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        self.inner.list_tombstones()
     }
 
     fn region_status(&self) -> Vec<RegionStatus> {

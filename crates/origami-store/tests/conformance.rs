@@ -192,12 +192,98 @@ pub async fn derived(store: &dyn Store) {
     assert_eq!(store.get(&original).await.unwrap(), sample(1_000, 6));
 }
 
+async fn list_tombstones(store: &dyn Store) -> HashSet<ContentHash> {
+    let mut out = HashSet::new();
+    let mut stream = store.list_tombstones();
+    while let Some(item) = stream.next().await {
+        out.insert(item.unwrap());
+    }
+    out
+}
+
+/// A delete records a tombstone, removes the original and every derived object (reporting
+/// their specs), and leaves other originals alone; it is idempotent; a restore lifts it.
+pub async fn delete_and_restore(store: &dyn Store) {
+    let data = sample(2_000, 7);
+    let hash = store.put_bytes(data.clone()).await.unwrap().hash;
+    let kept = store.put_bytes(sample(2_000, 8)).await.unwrap().hash;
+    for spec in ["v1/thumb/400/300.webp", "v1/working-copy/2048.ogwc"] {
+        let key = DerivedKey::new(hash, spec).unwrap();
+        store
+            .put_derived(&key, Bytes::from_static(b"derived"))
+            .await
+            .unwrap();
+    }
+    let kept_key = DerivedKey::new(kept, "v1/fit/10/10.png").unwrap();
+    store
+        .put_derived(&kept_key, Bytes::from_static(b"kept"))
+        .await
+        .unwrap();
+    assert_eq!(store.tombstone(&hash).await.unwrap(), None);
+    assert!(!store.is_deleted(&hash).await.unwrap());
+
+    let deleted = store.delete(&hash).await.unwrap();
+    assert_eq!(deleted.hash, hash);
+    assert!(deleted.had_original);
+    assert_eq!(
+        deleted.derived,
+        ["v1/thumb/400/300.webp", "v1/working-copy/2048.ogwc"]
+    );
+    assert!(deleted.is_complete(), "{:?}", deleted.pending);
+    assert!(!deleted.deleted_in.is_empty());
+    let tombstone = store.tombstone(&hash).await.unwrap().expect("a tombstone");
+    assert_eq!(tombstone.hash, hash);
+    assert!(store.is_deleted(&hash).await.unwrap());
+    assert!(list_tombstones(store).await.contains(&hash));
+    assert!(!list_all(store).await.contains(&hash));
+    for result in [
+        store.get(&hash).await.map(drop),
+        store
+            .get_derived(&DerivedKey::new(hash, "v1/thumb/400/300.webp").unwrap())
+            .await
+            .map(drop),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::NotFound { .. } | StoreError::Deleted { .. })
+            ),
+            "{result:?}"
+        );
+    }
+    // Others untouched.
+    assert_eq!(store.get(&kept).await.unwrap(), sample(2_000, 8));
+    assert_eq!(store.get_derived(&kept_key).await.unwrap(), &b"kept"[..]);
+    assert!(!store.is_deleted(&kept).await.unwrap());
+
+    // Again: nothing left to remove, still tombstoned.
+    let again = store.delete(&hash).await.unwrap();
+    assert!(!again.had_original);
+    assert!(again.derived.is_empty());
+    assert!(store.tombstone(&hash).await.unwrap().is_some());
+
+    // Restored: no tombstone, and the bytes can be stored and read again.
+    store.restore(&hash).await.unwrap();
+    store.restore(&hash).await.unwrap();
+    assert_eq!(store.tombstone(&hash).await.unwrap(), None);
+    assert!(!store.is_deleted(&hash).await.unwrap());
+    assert!(!list_tombstones(store).await.contains(&hash));
+    store.put_bytes(data.clone()).await.unwrap();
+    assert_eq!(store.get(&hash).await.unwrap(), data);
+
+    // A hash never stored: tombstoned all the same, reported as not held.
+    let never = ContentHash::of(b"never stored anywhere");
+    let outcome = store.delete(&never).await.unwrap();
+    assert!(!outcome.had_original);
+    assert!(store.tombstone(&never).await.unwrap().is_some());
+}
+
 macro_rules! conformance {
     ($($module:ident => $fixture:expr;)*) => {$(
         mod $module {
             use super::*;
             conformance!(@tests $fixture; roundtrip, empty_body, missing, idempotent_put, streamed_put,
-                failed_body_stores_nothing, concurrent_writers, list, derived);
+                failed_body_stores_nothing, concurrent_writers, list, derived, delete_and_restore);
         }
     )*};
     (@tests $fixture:expr; $($test:ident),*) => {$(

@@ -612,3 +612,165 @@ async fn a_missing_derived_object_is_not_found_without_waiting_for_a_slow_region
     }
     two.servers[0].set_delay(Duration::ZERO);
 }
+
+/// The takedown of an original while region a is down: region b records the tombstone and
+/// drops its copies; nothing serves the original any more, not even a fresh store (another
+/// server) reading region a's stale copy once it is back; the queued delete then empties a.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_during_an_outage_is_queued_and_the_stale_copy_is_never_served() {
+    metrics();
+    let two = TwoRegions::start(test_config()).await;
+    let data = image(40);
+    let hash = two.failover.put_bytes(data.clone()).await.unwrap().hash;
+    let key = DerivedKey::new(hash, "v1/thumb/10/10.png").unwrap();
+    two.failover
+        .put_derived(&key, Bytes::from_static(b"rendition"))
+        .await
+        .unwrap();
+
+    two.servers[0].stop();
+    let started = Instant::now();
+    let outcome = two.failover.delete(&hash).await.unwrap();
+    eprintln!(
+        "delete with one of two regions down took {:?}",
+        started.elapsed()
+    );
+    assert!(outcome.had_original);
+    assert_eq!(outcome.deleted_in, [two.names[1].clone()]);
+    assert_eq!(outcome.pending.len(), 1);
+    assert_eq!(outcome.pending[0].region, two.names[0]);
+    assert_eq!(outcome.derived, ["v1/thumb/10/10.png"]);
+    assert!(!outcome.is_complete());
+    assert_eq!(two.failover.repair_pending(), 1, "the delete is queued");
+
+    // Refused at once by this store: reads, derived reads and uploads of the same bytes.
+    assert!(matches!(
+        two.failover.get(&hash).await,
+        Err(StoreError::Deleted { .. })
+    ));
+    assert!(matches!(
+        two.failover.get_derived(&key).await,
+        Err(StoreError::Deleted { .. })
+    ));
+    assert!(matches!(
+        two.failover.put_bytes(data.clone()).await,
+        Err(StoreError::Deleted { .. })
+    ));
+
+    // Region a comes back with its copy. A fresh store over the same regions (another
+    // server, with nothing remembered) refuses it on every read, wherever the read starts.
+    two.servers[0].restart().await.unwrap();
+    assert_eq!(two.stores[0].get(&hash).await.unwrap(), data);
+    let regions: Vec<Arc<dyn Store>> = vec![
+        Arc::new(two.stores[0].clone()),
+        Arc::new(two.stores[1].clone()),
+    ];
+    let other = FailoverStore::new(regions, test_config()).unwrap();
+    for _ in 0..4 {
+        assert!(matches!(
+            other.get(&hash).await,
+            Err(StoreError::Deleted { .. })
+        ));
+        assert!(matches!(
+            other.get_derived(&key).await,
+            Err(StoreError::Deleted { .. })
+        ));
+    }
+
+    // The queued delete reaches region a once its breaker lets requests through.
+    let started = Instant::now();
+    let done = TwoRegions::wait_for(Duration::from_secs(20), || {
+        two.failover.stats().deletes_done == 1
+    })
+    .await;
+    assert!(
+        done.is_some(),
+        "queued delete never made: {:?}",
+        two.failover.stats()
+    );
+    eprintln!(
+        "the queued delete reached the restarted region {:?} after its restart",
+        started.elapsed()
+    );
+    assert_eq!(two.failover.repair_pending(), 0);
+    assert!(matches!(
+        two.stores[0].get(&hash).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(two.stores[0].tombstone(&hash).await.unwrap().is_some());
+    assert!(matches!(
+        two.stores[0].get_derived(&key).await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Restored: uploads work again and the hash is served.
+    two.failover.restore(&hash).await.unwrap();
+    two.failover.put_bytes(data.clone()).await.unwrap();
+    assert_eq!(two.failover.get(&hash).await.unwrap(), data);
+    for store in &two.stores {
+        assert_eq!(store.tombstone(&hash).await.unwrap(), None);
+    }
+}
+
+/// When the process that took a delete is gone (its queue with it), `origami sync` finishes it:
+/// it deletes the copy a region kept, records the tombstone there, and copies nothing back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_deletes_stragglers_instead_of_copying_them_back() {
+    metrics();
+    let two = TwoRegions::start(test_config()).await;
+    let data = image(41);
+    let hash = two.failover.put_bytes(data.clone()).await.unwrap().hash;
+    let live = two.failover.put_bytes(image(42)).await.unwrap().hash;
+    let key = DerivedKey::new(hash, "v1/fit/5/5.jpg").unwrap();
+    two.stores[0]
+        .put_derived(&key, Bytes::from_static(b"stale"))
+        .await
+        .unwrap();
+
+    two.servers[0].stop();
+    {
+        // A store that takes the delete and goes away before region a is back.
+        let regions = two.failover.regions();
+        let config = FailoverConfig {
+            write_timeout: Duration::from_secs(2),
+            ..test_config()
+        };
+        let short_lived = FailoverStore::new(regions, config).unwrap();
+        let outcome = short_lived.delete(&hash).await.unwrap();
+        assert_eq!(outcome.pending.len(), 1);
+    }
+    two.servers[0].restart().await.unwrap();
+    assert_eq!(two.stores[0].get(&hash).await.unwrap(), data);
+
+    let regions = two.failover.regions();
+    let dry = sync(
+        &regions,
+        &SyncOptions {
+            dry_run: true,
+            ..SyncOptions::default()
+        },
+        &|_| {},
+    )
+    .await;
+    assert_eq!((dry.deleted, dry.copied), (1, 0), "{dry:?}");
+    assert_eq!(two.stores[0].get(&hash).await.unwrap(), data, "dry run");
+
+    let report = sync(&regions, &SyncOptions::default(), &|_| {}).await;
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!((report.deleted, report.copied), (1, 0), "{report:?}");
+    for store in &two.stores {
+        assert!(matches!(
+            store.get(&hash).await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(store.tombstone(&hash).await.unwrap().is_some());
+        assert!(store.get(&live).await.is_ok(), "other originals stay");
+    }
+    assert!(matches!(
+        two.stores[0].get_derived(&key).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Nothing left to do.
+    let again = sync(&regions, &SyncOptions::default(), &|_| {}).await;
+    assert_eq!((again.deleted, again.copied, again.failed), (0, 0, 0));
+}

@@ -130,6 +130,10 @@ pub struct FailoverSection {
     pub write_quorum: usize,
     /// Timeout of one write to one region, in milliseconds (default 30000).
     pub write_timeout_ms: u64,
+    /// How long this server trusts an "it was not deleted" answer before asking the regions'
+    /// tombstones again, in seconds (default 60): the longest a delete made through another
+    /// server (or `origami delete`) may go unnoticed here, memory caches included.
+    pub tombstone_recheck_secs: u64,
 }
 
 impl Default for FailoverSection {
@@ -143,6 +147,7 @@ impl Default for FailoverSection {
             breaker_probe_secs: library.breaker_probe.as_secs(),
             write_quorum: library.write_quorum,
             write_timeout_ms: millis(library.write_timeout),
+            tombstone_recheck_secs: library.tombstone_recheck.as_secs(),
         }
     }
 }
@@ -157,6 +162,7 @@ impl FailoverSection {
             breaker_failures: self.breaker_failures,
             breaker_probe: Duration::from_secs(self.breaker_probe_secs),
             write_quorum: self.write_quorum,
+            tombstone_recheck: Duration::from_secs(self.tombstone_recheck_secs),
             repair: RepairConfig::default(),
         }
     }

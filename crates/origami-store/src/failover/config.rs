@@ -23,6 +23,11 @@ pub struct FailoverConfig {
     pub breaker_probe: Duration,
     /// Regions that must acknowledge a write for it to succeed (default 1).
     pub write_quorum: usize,
+    /// How long an answer to "was this original deleted?" is remembered before the regions'
+    /// tombstones are asked again (default 60 s). A "deleted" answer is kept for good; an
+    /// "alive" one for this long, so another server's delete is honoured here within this
+    /// delay, while a hash read often costs its tombstone lookups once per interval.
+    pub tombstone_recheck: Duration,
     /// The background repair of copies that regions missed.
     pub repair: RepairConfig,
 }
@@ -36,6 +41,7 @@ impl Default for FailoverConfig {
             breaker_failures: 3,
             breaker_probe: Duration::from_secs(5),
             write_quorum: 1,
+            tombstone_recheck: Duration::from_secs(60),
             repair: RepairConfig::default(),
         }
     }
@@ -52,7 +58,8 @@ impl FailoverConfig {
 }
 
 /// The background repair queue: copies a region missed (a failed write, or a read that found it
-/// missing or corrupt) are copied from a verified good copy, with exponential backoff.
+/// missing or corrupt) are copied from a verified good copy, and deletes a region missed are
+/// made again, with exponential backoff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairConfig {
     /// Whether missed copies are queued at all (default true). `origami sync` repairs the rest.

@@ -11,7 +11,8 @@
 //! | `write.rs` | the concurrent write with a quorum |
 //! | `queue.rs` | the repair queue, with backoff |
 //! | `shared.rs` | the state the clones, the paths and the worker share |
-//! | `repair.rs` | the background worker: repairs and probes |
+//! | `tombstones.rs` | whether an original was deleted: every region's tombstone, remembered |
+//! | `repair.rs` | the background worker: repairs, queued deletes and probes |
 //! | `mod.rs` | the store itself: constructor, accessors, the [`Store`] impl |
 
 mod attempt;
@@ -21,6 +22,7 @@ mod queue;
 mod read;
 mod repair;
 mod shared;
+mod tombstones;
 mod write;
 
 use std::collections::HashSet;
@@ -39,7 +41,8 @@ use crate::key::DerivedKey;
 use crate::lock::lock;
 use crate::metrics;
 use crate::store::{
-    Access, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck, RegionStatus, Store,
+    Access, DeleteOutcome, GetResult, ListStream, ObjectMeta, PutOutcome, RegionCheck,
+    RegionStatus, Store, Tombstone,
 };
 
 pub use config::{FailoverConfig, RepairConfig};
@@ -48,6 +51,7 @@ use attempt::Region;
 use queue::RepairQueue;
 use read::ReadOp;
 use shared::Inner;
+use tombstones::Tombstones;
 use write::Written;
 
 /// Counters kept by one [`FailoverStore`] (the same events also go to the metrics facade).
@@ -62,6 +66,8 @@ pub struct FailoverStats {
     /// Repairs given up after [`RepairConfig::max_attempts`] (or dropped because the queue was
     /// full).
     pub repairs_abandoned: u64,
+    /// Deletes that regions missed, made later by the background queue.
+    pub deletes_done: u64,
 }
 
 /// Active-active storage over N regions, with no primary.
@@ -82,6 +88,12 @@ pub struct FailoverStats {
 ///   region comes back without waiting for traffic.
 /// * Writes go to every region at once and succeed when [`FailoverConfig::write_quorum`] regions
 ///   acknowledged; regions that missed a write are queued for background repair.
+/// * Deletes ([`Store::delete`]) go to every region at once and succeed when one region
+///   recorded the tombstone; the regions that missed one are queued and retried like repairs.
+///   Reads of an original or its derived objects answer [`StoreError::Deleted`] when any
+///   region that answers holds its tombstone (remembered for
+///   [`FailoverConfig::tombstone_recheck`]), so a lagging region's copy is never served;
+///   uploads of it are refused the same way until [`Store::restore`], and repair skips it.
 ///
 /// Derived objects use the same read path (S3 regions verify them against a digest stored with
 /// them) and the same concurrent writes, without repair: they are a cache.
@@ -152,6 +164,7 @@ impl FailoverStore {
             name,
             regions,
             repair: Arc::new(RepairQueue::new(config.repair.clone())),
+            tombstones: Tombstones::new(config.tombstone_recheck),
             config,
             reads: Default::default(),
         });
@@ -194,6 +207,7 @@ impl FailoverStore {
             integrity_failures: self.inner.reads.integrity_failures.load(Ordering::Relaxed),
             repairs_done: self.inner.repair.done(),
             repairs_abandoned: self.inner.repair.abandoned(),
+            deletes_done: self.inner.repair.deletes_done(),
         }
     }
 
@@ -206,6 +220,59 @@ impl FailoverStore {
     fn served_by(&self, (mut got, idx): (GetResult, usize)) -> GetResult {
         got.region = self.inner.regions[idx].name.clone();
         got
+    }
+
+    /// The union of every region's listing by `list`; an error only when no region could be
+    /// listed.
+    fn union_of_listings(&self, list: fn(&dyn Store) -> ListStream) -> ListStream {
+        let inner = self.inner.clone();
+        futures::stream::once(async move {
+            let listings = futures::future::join_all(inner.regions.iter().map(|region| async move {
+                let mut hashes = HashSet::new();
+                let mut stream = list(&*region.store);
+                while let Some(item) = stream.next().await {
+                    hashes.insert(item.map_err(|e| e.into_cause(&region.name))?);
+                }
+                Ok::<_, RegionCause>(hashes)
+            }))
+            .await;
+            let mut all = HashSet::new();
+            let mut causes = Vec::new();
+            for listing in listings {
+                match listing {
+                    Ok(hashes) => all.extend(hashes),
+                    Err(cause) => {
+                        tracing::warn!(region = %cause.region, error = %cause.message, "listing a region failed");
+                        causes.push(cause);
+                    }
+                }
+            }
+            let items: Vec<Result<ContentHash>> = if causes.len() == inner.regions.len() {
+                vec![Err(StoreError::Unavailable { causes })]
+            } else {
+                all.into_iter().map(Ok).collect()
+            };
+            futures::stream::iter(items)
+        })
+        .flatten()
+        .boxed()
+    }
+    /// `Err(Deleted)` when `hash` was deleted. When no region can say, the read goes on:
+    /// availability first (the read itself then fails or is served from a region that answers).
+    async fn refuse_deleted(&self, hash: &ContentHash, key: impl fmt::Display) -> Result<()> {
+        match self
+            .inner
+            .tombstones
+            .is_deleted(&self.inner.regions, *hash)
+            .await
+        {
+            Ok(true) => Err(StoreError::deleted(key)),
+            Ok(false) => Ok(()),
+            Err(err) => {
+                tracing::debug!(%hash, error = %err, "no region answered for tombstones: read goes on");
+                Ok(())
+            }
+        }
     }
 
     /// Turns a write's outcome into an error when fewer than the quorum stored it.
@@ -227,31 +294,43 @@ impl Store for FailoverStore {
 
     async fn get(&self, hash: &ContentHash) -> Result<GetResult> {
         let hash = *hash;
-        let read = self
-            .inner
-            .reader()
-            .read(ReadOp::Get, &hash.to_string(), Some(hash), |region| {
+        let (reader, shown) = (self.inner.reader(), hash.to_string());
+        let (live, read) = tokio::join!(
+            self.refuse_deleted(&hash, &hash),
+            reader.read(ReadOp::Get, &shown, Some(hash), |region| {
                 let store = region.layered.clone();
                 Box::pin(async move { store.get(&hash).await })
             })
-            .await?;
-        Ok(self.served_by(read))
+        );
+        live?;
+        Ok(self.served_by(read?))
     }
 
     async fn head(&self, hash: &ContentHash) -> Result<ObjectMeta> {
         let hash = *hash;
-        let (meta, _) = self
-            .inner
-            .reader()
-            .read(ReadOp::Head, &hash.to_string(), None, |region| {
+        let (reader, shown) = (self.inner.reader(), hash.to_string());
+        let (live, read) = tokio::join!(
+            self.refuse_deleted(&hash, &hash),
+            reader.read(ReadOp::Head, &shown, None, |region| {
                 let store = region.layered.clone();
                 Box::pin(async move { store.head(&hash).await })
             })
-            .await?;
-        Ok(meta)
+        );
+        live?;
+        Ok(read?.0)
     }
 
     async fn put(&self, blob: &Blob) -> Result<PutOutcome> {
+        // Asked now, not remembered: an upload must see a delete made a moment ago elsewhere.
+        // When no region can say, the write itself fails the same way.
+        if let Ok(true) = self
+            .inner
+            .tombstones
+            .is_deleted_now(&self.inner.regions, *blob.hash())
+            .await
+        {
+            return Err(StoreError::deleted(blob.hash()));
+        }
         let written = self
             .inner
             .writer()
@@ -283,49 +362,136 @@ impl Store for FailoverStore {
     }
 
     fn list(&self) -> ListStream {
-        let inner = self.inner.clone();
-        futures::stream::once(async move {
-            let listings = futures::future::join_all(inner.regions.iter().map(|region| async move {
-                let mut hashes = HashSet::new();
-                let mut stream = region.store.list();
-                while let Some(item) = stream.next().await {
-                    hashes.insert(item.map_err(|e| e.into_cause(&region.name))?);
-                }
-                Ok::<_, RegionCause>(hashes)
-            }))
-            .await;
-            let mut all = HashSet::new();
-            let mut causes = Vec::new();
-            for listing in listings {
-                match listing {
-                    Ok(hashes) => all.extend(hashes),
-                    Err(cause) => {
-                        tracing::warn!(region = %cause.region, error = %cause.message, "listing a region failed");
-                        causes.push(cause);
-                    }
-                }
-            }
-            let items: Vec<Result<ContentHash>> = if causes.len() == inner.regions.len() {
-                vec![Err(StoreError::Unavailable { causes })]
-            } else {
-                all.into_iter().map(Ok).collect()
-            };
-            futures::stream::iter(items)
-        })
-        .flatten()
-        .boxed()
+        self.union_of_listings(|store| store.list())
     }
 
     async fn get_derived(&self, key: &DerivedKey) -> Result<GetResult> {
-        let read = self
-            .inner
-            .reader()
-            .read(ReadOp::GetDerived, &key.to_string(), None, |region| {
+        let (reader, shown) = (self.inner.reader(), key.to_string());
+        let (live, read) = tokio::join!(
+            self.refuse_deleted(key.hash(), key),
+            reader.read(ReadOp::GetDerived, &shown, None, |region| {
                 let (store, key) = (region.layered.clone(), key.clone());
                 Box::pin(async move { store.get_derived(&key).await })
             })
-            .await?;
-        Ok(self.served_by(read))
+        );
+        live?;
+        Ok(self.served_by(read?))
+    }
+
+    /// Records the tombstone in every region and removes the original and its derived objects
+    /// there (see [`Store::delete`]). Succeeds when at least one region confirmed it: reads
+    /// are refused from then on. The regions that missed it are in
+    /// [`DeleteOutcome::pending`] and queued: the background worker makes the delete when
+    /// they are back (and `origami sync` does, from any process).
+    async fn delete(&self, hash: &ContentHash) -> Result<DeleteOutcome> {
+        let hash = *hash;
+        let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let written = self
+            .inner
+            .writer()
+            .write_all("delete", None, |region| {
+                let (store, outcomes) = (region.layered.clone(), outcomes.clone());
+                Box::pin(async move {
+                    let outcome = store.delete(&hash).await?;
+                    lock(&outcomes).push(outcome);
+                    Ok(())
+                })
+            })
+            .await;
+        if written.stored.is_empty() {
+            return Err(StoreError::Unavailable {
+                causes: written.missed.into_iter().map(|(_, c)| c).collect(),
+            });
+        }
+        for (idx, _) in &written.missed {
+            self.inner.repair.enqueue_delete(hash, *idx);
+        }
+        self.inner.tombstones.set(hash, true).await;
+        let outcomes = std::mem::take(&mut *lock(&outcomes));
+        let mut derived: Vec<String> = outcomes.iter().flat_map(|o| o.derived.clone()).collect();
+        derived.sort();
+        derived.dedup();
+        let regions = &self.inner.regions;
+        let outcome = DeleteOutcome {
+            hash,
+            had_original: outcomes.iter().any(|o| o.had_original),
+            derived,
+            deleted_in: written
+                .stored
+                .iter()
+                .map(|&i| regions[i].name.to_string())
+                .collect(),
+            pending: written.missed.into_iter().map(|(_, c)| c).collect(),
+        };
+        tracing::info!(
+            %hash,
+            had_original = outcome.had_original,
+            derived = outcome.derived.len(),
+            deleted_in = ?outcome.deleted_in,
+            pending = outcome.pending.len(),
+            "original deleted"
+        );
+        Ok(outcome)
+    }
+
+    /// The first tombstone of `hash` any region holds.
+    async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
+        let lookups = self.inner.regions.iter().map(|region| async move {
+            region
+                .layered
+                .tombstone(hash)
+                .await
+                .map_err(|e| e.into_cause(&region.name))
+        });
+        let answers = futures::future::join_all(lookups).await;
+        let mut causes = Vec::new();
+        let mut answered = false;
+        for answer in answers {
+            match answer {
+                Ok(Some(tombstone)) => return Ok(Some(tombstone)),
+                Ok(None) => answered = true,
+                Err(cause) => causes.push(cause),
+            }
+        }
+        if answered {
+            Ok(None)
+        } else {
+            Err(StoreError::Unavailable { causes })
+        }
+    }
+
+    async fn is_deleted(&self, hash: &ContentHash) -> Result<bool> {
+        self.inner
+            .tombstones
+            .is_deleted(&self.inner.regions, *hash)
+            .await
+    }
+
+    /// Removes the tombstone from every region (and drops the deletes queued for it). Fails
+    /// unless every region confirmed: a tombstone left in one region still refuses the hash.
+    async fn restore(&self, hash: &ContentHash) -> Result<()> {
+        let hash = *hash;
+        self.inner.repair.forget(&hash);
+        let written = self
+            .inner
+            .writer()
+            .write_all("restore", None, |region| {
+                let store = region.layered.clone();
+                Box::pin(async move { store.restore(&hash).await })
+            })
+            .await;
+        self.inner.tombstones.set(hash, false).await;
+        if !written.missed.is_empty() {
+            return Err(StoreError::Unavailable {
+                causes: written.missed.into_iter().map(|(_, c)| c).collect(),
+            });
+        }
+        tracing::info!(%hash, "original restored: its tombstones are removed");
+        Ok(())
+    }
+
+    fn list_tombstones(&self) -> ListStream {
+        self.union_of_listings(|store| store.list_tombstones())
     }
 
     async fn put_derived(&self, key: &DerivedKey, data: Bytes) -> Result<()> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::queue::RepairOutcome;
+use super::queue::{RepairOutcome, TaskKind};
 use super::shared::Inner;
 use crate::blob::Blob;
 use crate::error::StoreError;
@@ -40,11 +40,17 @@ async fn worker(weak: Weak<Inner>) {
             .take_due(inner.config.repair.concurrency.max(1));
         if !due.is_empty() {
             let inner_ref = &inner;
-            futures::future::join_all(due.into_iter().map(|(hash, region)| async move {
-                let outcome = inner_ref.repair_copy(hash, region).await;
-                inner_ref
-                    .repair
-                    .finish((hash, region), outcome, &inner_ref.regions[region].name);
+            futures::future::join_all(due.into_iter().map(|((hash, region), kind)| async move {
+                let outcome = match kind {
+                    TaskKind::Copy => inner_ref.repair_copy(hash, region).await,
+                    TaskKind::Delete => inner_ref.delete_copy(hash, region).await,
+                };
+                inner_ref.repair.finish(
+                    (hash, region),
+                    kind,
+                    outcome,
+                    &inner_ref.regions[region].name,
+                );
             }))
             .await;
             continue;
@@ -97,16 +103,66 @@ impl Inner {
         futures::future::join_all(probes).await;
     }
 
-    /// Copies `hash` into region `target` from a verified copy in another region, keeping the
-    /// source's content type when its backend reports one.
-    async fn repair_copy(&self, hash: ContentHash, target: usize) -> RepairOutcome {
+    /// Makes in region `target` the delete of `hash` it missed.
+    async fn delete_copy(&self, hash: ContentHash, target: usize) -> RepairOutcome {
         let region = &self.regions[target];
         let Some(permit) = region.breaker.admit() else {
-            let retry = region
+            return self.deferred(target);
+        };
+        let timeout = self.config.write_timeout;
+        match region
+            .layered
+            .run("delete", timeout, region.store.delete(&hash))
+            .await
+        {
+            Ok(_) => {
+                permit.success();
+                RepairOutcome::Done
+            }
+            Err(err) => {
+                let message = err.to_string();
+                permit.failure(&message);
+                tracing::debug!(%hash, region = %region.name, error = %message, "queued delete failed");
+                RepairOutcome::Failed
+            }
+        }
+    }
+
+    /// A task put off until region `target`'s breaker lets a probe through.
+    fn deferred(&self, target: usize) -> RepairOutcome {
+        let retry = self.regions[target]
+            .breaker
+            .next_probe_at()
+            .unwrap_or_else(|| Instant::now() + self.config.breaker_probe);
+        RepairOutcome::Deferred(retry)
+    }
+
+    /// Copies `hash` into region `target` from a verified copy in another region, keeping the
+    /// source's content type when its backend reports one. Skipped when the original was
+    /// deleted (asked of the regions now, not remembered): repair must not bring it back.
+    async fn repair_copy(&self, hash: ContentHash, target: usize) -> RepairOutcome {
+        let region = &self.regions[target];
+        if !region.breaker.is_up()
+            && region
                 .breaker
                 .next_probe_at()
-                .unwrap_or_else(|| Instant::now() + self.config.breaker_probe);
-            return RepairOutcome::Deferred(retry);
+                .is_some_and(|at| at > Instant::now())
+        {
+            return self.deferred(target);
+        }
+        match self.tombstones.is_deleted_now(&self.regions, hash).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::debug!(%hash, region = %region.name, "repair skipped: the original was deleted");
+                return RepairOutcome::Skipped;
+            }
+            Err(err) => {
+                tracing::debug!(%hash, error = %err, "repair put off: no region answered for tombstones");
+                return RepairOutcome::Failed;
+            }
+        }
+        let Some(permit) = region.breaker.admit() else {
+            return self.deferred(target);
         };
         let mut source = None;
         for (idx, other) in self.regions.iter().enumerate() {

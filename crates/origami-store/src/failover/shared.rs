@@ -7,6 +7,7 @@ use super::attempt::Region;
 use super::config::FailoverConfig;
 use super::queue::RepairQueue;
 use super::read::{ReadState, Reader};
+use super::tombstones::Tombstones;
 use super::write::Writer;
 
 /// A failover store's state.
@@ -18,6 +19,8 @@ pub(super) struct Inner {
     pub(super) config: FailoverConfig,
     pub(super) reads: ReadState,
     pub(super) repair: Arc<RepairQueue>,
+    /// Whether originals were deleted, as the regions' tombstones say.
+    pub(super) tombstones: Tombstones,
 }
 
 impl Inner {

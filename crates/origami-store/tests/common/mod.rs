@@ -50,6 +50,7 @@ pub fn test_config() -> FailoverConfig {
         breaker_failures: 3,
         breaker_probe: Duration::from_millis(300),
         write_quorum: 1,
+        tombstone_recheck: Duration::from_secs(60),
         repair: RepairConfig {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(300),

@@ -121,6 +121,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound { .. } => Self::not_found("no original with this hash"),
+            StoreError::Deleted { .. } => Self::new(
+                StatusCode::NOT_FOUND,
+                "deleted",
+                "this original was taken down",
+            ),
             StoreError::InvalidInput(msg) => Self::new(StatusCode::BAD_REQUEST, "invalid", msg),
             other => {
                 tracing::warn!(error = %other, "store unavailable");

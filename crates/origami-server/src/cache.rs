@@ -10,6 +10,7 @@ use moka::future::Cache;
 
 use crate::api_error::ApiError;
 use crate::metrics as m;
+use crate::takedowns::Takedowns;
 
 /// A cached response body and where it came from.
 #[derive(Debug, Clone)]
@@ -138,6 +139,12 @@ pub(crate) struct ResultCache {
     cache: Cache<String, Cached>,
     max_entry_bytes: u64,
     stats: Arc<Stats>,
+    takedowns: Takedowns,
+}
+
+/// The original a key (`<hash>/...`) belongs to.
+fn hash_of(key: &str) -> Option<origami_store::ContentHash> {
+    key.get(..64)?.parse().ok()
 }
 
 /// The largest share of the cache's bytes one entry may take (1/`MAX_ENTRY_FRACTION`).
@@ -157,9 +164,11 @@ enum NotKept {
 }
 
 impl ResultCache {
-    /// An empty cache of `max_bytes`, counting its outcomes in `stats`.
-    pub(crate) fn new(max_bytes: u64, stats: Arc<Stats>) -> Self {
+    /// An empty cache of `max_bytes`, counting its outcomes in `stats`; an entry of an original
+    /// `takedowns` knows to be deleted is dropped instead of served.
+    pub(crate) fn new(max_bytes: u64, stats: Arc<Stats>, takedowns: Takedowns) -> Self {
         let cache = Cache::builder()
+            .support_invalidation_closures()
             .max_capacity(max_bytes)
             .weigher(|key: &String, value: &Cached| {
                 u32::try_from(weight(key, value)).unwrap_or(u32::MAX)
@@ -174,6 +183,33 @@ impl ResultCache {
             cache,
             max_entry_bytes: max_bytes / MAX_ENTRY_FRACTION,
             stats,
+            takedowns,
+        }
+    }
+
+    /// What this server knows of deleted originals.
+    pub(crate) fn takedowns(&self) -> &Takedowns {
+        &self.takedowns
+    }
+
+    /// The entry at `key`, unless its original is known to be deleted (then it is dropped).
+    async fn live(&self, key: &str) -> Option<Cached> {
+        let found = self.cache.get(key).await?;
+        if hash_of(key).is_some_and(|hash| self.takedowns.is_deleted(&hash)) {
+            self.cache.invalidate(key).await;
+            return None;
+        }
+        Some(found)
+    }
+
+    /// Drops every entry of the original `hash` (it was deleted).
+    pub(crate) fn forget(&self, hash: &origami_store::ContentHash) {
+        let prefix = format!("{hash}/");
+        if let Err(err) = self
+            .cache
+            .invalidate_entries_if(move |key, _| key.starts_with(&prefix))
+        {
+            tracing::warn!(error = %err, "dropping a deleted original's results failed");
         }
     }
 
@@ -185,7 +221,7 @@ impl ResultCache {
 
     /// The entry at `key`, if any, without counting an outcome.
     pub(crate) async fn peek(&self, key: &str) -> Option<Cached> {
-        self.cache.get(key).await
+        self.live(key).await
     }
 
     /// Looks `key` up; on a miss builds and runs `make()` once for all concurrent callers of
@@ -207,7 +243,7 @@ impl ResultCache {
         M: FnOnce() -> F,
         F: Future<Output = Result<(Cached, Made), ApiError>> + Send + 'static,
     {
-        if let Some(found) = self.cache.get(key).await {
+        if let Some(found) = self.live(key).await {
             self.stats.count(Outcome::Hit);
             return Ok((found, Outcome::Hit));
         }

@@ -41,6 +41,11 @@ pub struct ServerConfig {
     /// read and sent, however slowly clients read; more requests wait, within their deadline
     /// (default 256 MiB).
     pub max_original_bytes_in_flight: u64,
+    /// How long what this server holds in memory for an original (results, probe facts, its
+    /// working copy) is served before the store's tombstones are asked again whether it was
+    /// deleted elsewhere, by another server or `origami delete` (default 60 s). The lookup
+    /// runs in the background, never on a request's path.
+    pub takedown_recheck: Duration,
     /// Read derivatives from the store's derived space before transforming, and write new ones
     /// there in the background, so replicas share work (default false here; the `origami`
     /// command turns it on for S3).
@@ -85,6 +90,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(10),
             cache_memory_bytes: 256 << 20,
             max_original_bytes_in_flight: 256 << 20,
+            takedown_recheck: Duration::from_secs(60),
             persist_derivatives: false,
             connections: ConnectionLimits::default(),
             working_copy: WorkingCopyConfig {
@@ -112,6 +118,7 @@ impl fmt::Debug for ServerConfig {
             .field("transform_memory_bytes", &self.transform_memory_bytes)
             .field("request_timeout", &self.request_timeout)
             .field("cache_memory_bytes", &self.cache_memory_bytes)
+            .field("takedown_recheck", &self.takedown_recheck)
             .field("persist_derivatives", &self.persist_derivatives)
             .field("connections", &self.connections)
             .field("working_copy", &self.working_copy)

@@ -54,6 +54,7 @@ mod access_info;
 mod api_error;
 mod budget;
 mod cache;
+mod cdn_paths;
 mod config;
 mod connections;
 mod cors;
@@ -71,12 +72,13 @@ mod render;
 mod rendition;
 mod routes;
 mod state;
+mod takedowns;
 mod working_copies;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -85,6 +87,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 pub use access_info::AccessInfo;
 pub use api_error::ApiError;
 pub use cache::{Cached, Outcome, Stats, StatsSnapshot};
+pub use cdn_paths::cdn_paths;
 pub use config::{
     ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
 };
@@ -125,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
         .route("/originals", post(routes::upload))
+        .route("/originals/{hash}", delete(routes::delete_original))
         .merge(reads)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -82,8 +82,21 @@ impl Originals {
         Some(cached.bytes.len() as u64)
     }
 
-    /// Probe facts about an original (cached by hash).
+    /// Whether `hash` is known to be deleted (see [`Takedowns::is_deleted`](crate::takedowns::Takedowns::is_deleted)).
+    pub(crate) fn is_deleted(&self, hash: &ContentHash) -> bool {
+        self.cache.takedowns().is_deleted(hash)
+    }
+
+    /// Drops the probe facts of `hash` (it was deleted; its bytes go with the result cache).
+    pub(crate) async fn forget(&self, hash: &ContentHash) {
+        self.infos.invalidate(hash).await;
+    }
+
+    /// Probe facts about an original (cached by hash, until it is known to be deleted).
     pub(crate) async fn info(&self, hash: &ContentHash) -> Result<OriginalInfo, ApiError> {
+        if self.cache.takedowns().is_deleted(hash) {
+            self.infos.invalidate(hash).await;
+        }
         let hash = *hash;
         let result = self
             .infos

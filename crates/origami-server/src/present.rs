@@ -2,7 +2,7 @@
 //! use them; `docs` and tests read them back).
 
 use origami_engine::{ImageInfo, ThumbHash};
-use origami_store::{ContentHash, RegionCheck, RegionStatus};
+use origami_store::{ContentHash, DeleteOutcome, RegionCheck, RegionStatus};
 
 use crate::phase::Phase;
 use serde_json::{json, Value};
@@ -51,6 +51,24 @@ pub(crate) fn uploaded(
         "format": ext,
         "url": format!("/original/{hash}.{ext}"),
         "regions": stored_in,
+    })
+}
+
+/// `DELETE /originals/{hash}`: where the delete was made, where it is queued, and the paths
+/// to invalidate at the CDN.
+pub(crate) fn deleted(outcome: &DeleteOutcome, cdn_paths: &[String]) -> Value {
+    let pending: Vec<Value> = outcome
+        .pending
+        .iter()
+        .map(|cause| json!({ "region": cause.region, "reason": cause.message }))
+        .collect();
+    json!({
+        "hash": outcome.hash.to_string(),
+        "had_original": outcome.had_original,
+        "deleted_in": outcome.deleted_in,
+        "pending": pending,
+        "derived_objects": outcome.derived.len(),
+        "cdn_paths": cdn_paths,
     })
 }
 

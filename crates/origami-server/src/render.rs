@@ -70,6 +70,16 @@ impl Renderer {
     }
 
     /// Bytes and entries of the result cache now.
+    /// What this server knows of deleted originals.
+    pub(crate) fn takedowns(&self) -> &crate::takedowns::Takedowns {
+        self.cache.takedowns()
+    }
+
+    /// Drops every result of the original `hash` (it was deleted).
+    pub(crate) fn forget(&self, hash: &ContentHash) {
+        self.cache.forget(hash);
+    }
+
     pub(crate) async fn cache_size(&self) -> (u64, u64) {
         self.cache.size().await
     }

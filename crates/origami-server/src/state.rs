@@ -18,6 +18,7 @@ use crate::phase::Phase;
 use crate::pool::TransformPool;
 use crate::render::Renderer;
 use crate::rendition::Rendition;
+use crate::takedowns::Takedowns;
 use crate::working_copies::{WorkingCopies, WorkingCopyConfig};
 
 /// Everything the handlers share. Cloning is cheap.
@@ -62,7 +63,8 @@ impl AppState {
     ) -> std::io::Result<Self> {
         m::describe();
         let stats = Arc::new(Stats::default());
-        let cache = ResultCache::new(config.cache_memory_bytes, stats.clone());
+        let takedowns = Takedowns::new(store.clone(), config.takedown_recheck);
+        let cache = ResultCache::new(config.cache_memory_bytes, stats.clone(), takedowns);
         // The decoded working copies are counted in the transform memory budget (at most half
         // of it): the pool's transforms get the rest.
         let copies_memory = if config.working_copy.max_side > 0 {
@@ -147,6 +149,18 @@ impl AppState {
             results: inner.renderer.cache_size().await,
             working_copies: inner.copies.size().await,
         });
+    }
+
+    /// Drops everything held in memory for the original `hash` and remembers that it was
+    /// deleted (`deleted`), or that it was restored.
+    pub(crate) async fn forget_original(&self, hash: &ContentHash, deleted: bool) {
+        let inner = &*self.inner;
+        inner.renderer.takedowns().record(*hash, deleted);
+        if deleted {
+            inner.renderer.forget(hash);
+            inner.originals.forget(hash).await;
+            inner.copies.forget(hash).await;
+        }
     }
 
     /// The budget of `/original/` bytes being sent.

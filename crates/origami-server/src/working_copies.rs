@@ -142,6 +142,12 @@ impl WorkingCopies {
         }
     }
 
+    /// Drops the decoded copy of `hash` (it was deleted; the stored one went with the store's
+    /// derived objects).
+    pub(crate) async fn forget(&self, hash: &ContentHash) {
+        self.decoded.invalidate(hash).await;
+    }
+
     /// Bytes (as weighed) and entries of the decoded copies held now.
     pub(crate) async fn size(&self) -> (u64, u64) {
         self.decoded.run_pending_tasks().await;
@@ -171,6 +177,9 @@ impl WorkingCopies {
         &self,
         hash: &ContentHash,
     ) -> Result<(CopyState, Option<Original>), ApiError> {
+        if self.originals.is_deleted(hash) {
+            self.decoded.invalidate(hash).await;
+        }
         let hash = *hash;
         let read = parking_lot::Mutex::new(None);
         let state = self

@@ -245,3 +245,165 @@ async fn a_fleet_of_three_shares_derivatives_through_two_s3_regions() {
         assert_eq!(replica.state.stats().transforms, 0);
     }
 }
+
+/// A takedown over two real S3 regions, one of them stopped: the original and its renditions
+/// are gone from this server at once, its upload is refused, another server that had a
+/// rendition in memory drops it within its recheck interval, and once the stopped region is
+/// back with its stale copy, a fresh server never serves it. A restore lets it in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takedown_with_a_region_down_is_honoured_everywhere() {
+    let (east, _west, store) = two_regions().await;
+    let token = "delete-secret";
+    let config = ServerConfig {
+        persist_derivatives: true,
+        upload_token: Some(token.to_owned()),
+        takedown_recheck: Duration::from_millis(200),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config.clone(), store.clone()).await;
+    let other_store = FailoverStore::new(store.regions(), store.config().clone()).unwrap();
+    let other = spawn_server(config.clone(), other_store).await;
+    let http = client();
+    let bytes = fixture("baseline.jpg");
+    let uploaded = http
+        .post(server.url("/originals"))
+        .bearer_auth(token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let hash = ContentHash::of(&bytes);
+    let thumb = format!("/thumb/64/48/{hash}.jpg");
+    for server in [&server, &other] {
+        let response = http.get(server.url(&thumb)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // The other server now answers from memory.
+    let hit = http.get(other.url(&thumb)).send().await.unwrap();
+    assert_eq!(header(&hit, "x-origami-region"), Some("cache"));
+
+    // Who may delete, and what.
+    let delete = |path: String, token: Option<&str>| {
+        let mut request = http.delete(server.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let path = format!("/originals/{hash}");
+    assert_eq!(
+        delete(path.clone(), None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        delete(path.clone(), Some("wrong")).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        delete("/originals/nothex".into(), Some(token))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    let never = ContentHash::of(b"never uploaded");
+    assert_eq!(
+        delete(format!("/originals/{never}"), Some(token))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    east.stop();
+    let started = std::time::Instant::now();
+    let response = delete(path.clone(), Some(token)).await.unwrap();
+    eprintln!(
+        "DELETE with one of two regions down answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "partial: east is down"
+    );
+    assert_eq!(header(&response, "cache-control"), Some("no-store"));
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["deleted_in"], serde_json::json!(["west"]));
+    assert_eq!(body["pending"][0]["region"], "east");
+    assert_eq!(body["had_original"], true);
+    let paths: Vec<String> = serde_json::from_value(body["cdn_paths"].clone()).unwrap();
+    for expected in [
+        thumb.clone(),
+        format!("/thumb/64/48/{hash}"),
+        format!("/original/{hash}"),
+    ] {
+        assert!(paths.contains(&expected), "{expected} not in {paths:?}");
+    }
+
+    // Gone from this server at once: memory, the store, every route.
+    for route in [
+        thumb.clone(),
+        format!("/original/{hash}"),
+        format!("/thumb/30/30/{hash}.png"),
+    ] {
+        let response = http.get(server.url(&route)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{route}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["code"], "deleted", "{route}");
+    }
+    // Uploading the same bytes is refused.
+    let again = http
+        .post(server.url("/originals"))
+        .bearer_auth(token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::GONE);
+
+    // The other server had the rendition in memory: it stops serving it once its recheck
+    // interval (200 ms here) passed and the background lookup found the tombstone.
+    let mut dropped = false;
+    for _ in 0..100 {
+        let response = http.get(other.url(&thumb)).send().await.unwrap();
+        if response.status() == StatusCode::NOT_FOUND {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(dropped, "the other server kept serving a deleted original");
+
+    // East comes back with its stale copy: a fresh server never serves it.
+    east.restart().await.unwrap();
+    let fresh_store = FailoverStore::new(store.regions(), store.config().clone()).unwrap();
+    let fresh = spawn_server(config, fresh_store).await;
+    for route in [thumb.clone(), format!("/original/{hash}")] {
+        for _ in 0..3 {
+            let response = http.get(fresh.url(&route)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{route}");
+        }
+    }
+
+    // Restored on purpose (a restore needs every region: a tombstone left in one would still
+    // refuse the original), once east's breaker let it back in: accepted and served again.
+    for _ in 0..200 {
+        if store.region_status().iter().all(|region| region.up) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let restored = http
+        .post(server.url("/originals?restore=true"))
+        .bearer_auth(token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(restored.status().is_success(), "{}", restored.status());
+    let response = http.get(server.url(&thumb)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

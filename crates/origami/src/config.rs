@@ -467,6 +467,7 @@ pub fn server_config(config: &Config) -> anyhow::Result<ServerConfig> {
         },
         cache_memory_bytes: config.cache.memory_bytes,
         max_original_bytes_in_flight: config.server.max_original_bytes_in_flight,
+        takedown_recheck: Duration::from_secs(config.failover.tombstone_recheck_secs),
         persist_derivatives: config
             .cache
             .persist_derivatives

@@ -5,11 +5,13 @@ mod auth;
 mod health;
 mod images;
 mod respond;
+mod takedown;
 mod upload;
 
 pub(crate) use health::{healthz, metrics, readyz};
 pub(crate) use images::{info, original, thumbhash, transform};
 pub use respond::IMMUTABLE;
+pub(crate) use takedown::delete_original;
 pub(crate) use upload::upload;
 
 use crate::api_error::ApiError;

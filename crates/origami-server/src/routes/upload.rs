@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use futures::TryStreamExt as _;
 use origami_engine::{ImageFormat, WorkingCopy};
@@ -16,9 +16,12 @@ use crate::api_error::ApiError;
 use crate::present;
 use crate::state::AppState;
 
-/// `POST /originals`: stores an image (bearer token required; 403 when uploads are off).
+/// `POST /originals`: stores an image (bearer token required; 403 when uploads are off). An
+/// original that was deleted is refused with 410 unless the query is `?restore=true`, which
+/// removes its tombstones first.
 pub(crate) async fn upload(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -29,6 +32,15 @@ pub(crate) async fn upload(
         ));
     };
     require_bearer(&headers, token, "wrong upload token")?;
+    let restore = match uri.query() {
+        None => false,
+        Some("restore=true") => true,
+        Some(_) => {
+            return Err(ApiError::bad_path(
+                "the only query an upload takes is ?restore=true",
+            ))
+        }
+    };
     let max = state.config().limits.max_input_bytes as u64;
     let too_large = || {
         ApiError::new(
@@ -98,8 +110,19 @@ pub(crate) async fn upload(
         .await??;
     let blob = blob.with_content_type(ImageFormat::mime_type(info.format));
     let hash = *blob.hash();
+    if restore {
+        state.store().restore(&hash).await?;
+        state.forget_original(&hash, false).await;
+    }
     let existed = state.store().head(&hash).await.is_ok();
-    let put = state.store().put(&blob).await?;
+    let put = state.store().put(&blob).await.map_err(|err| match err {
+        StoreError::Deleted { .. } => ApiError::new(
+            StatusCode::GONE,
+            "deleted",
+            "this original was taken down; to allow it again, upload it with ?restore=true",
+        ),
+        other => ApiError::from(other),
+    })?;
     if let Some(copy) = copy {
         let region = put.stored_in.first().map_or("upload", String::as_str);
         state

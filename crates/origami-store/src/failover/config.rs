@@ -24,9 +24,9 @@ pub struct FailoverConfig {
     /// Regions that must acknowledge a write for it to succeed (default 1).
     pub write_quorum: usize,
     /// How long an answer to "was this original deleted?" is remembered before the regions'
-    /// tombstones are asked again (default 60 s). A "deleted" answer is kept for good; an
-    /// "alive" one for this long, so another server's delete is honoured here within this
-    /// delay, while a hash read often costs its tombstone lookups once per interval.
+    /// tombstones are asked again (default 60 s): a delete (or a restore) made through another
+    /// server is honoured here within this delay, and a hash read often costs its tombstone
+    /// lookups once per interval.
     pub tombstone_recheck: Duration,
     /// The background repair of copies that regions missed.
     pub repair: RepairConfig,

@@ -91,7 +91,7 @@ pub struct FailoverStats {
 /// * Deletes ([`Store::delete`]) go to every region at once and succeed when one region
 ///   recorded the tombstone; the regions that missed one are queued and retried like repairs.
 ///   Reads of an original or its derived objects answer [`StoreError::Deleted`] when any
-///   region that answers holds its tombstone (remembered for
+///   region that answers holds its tombstone (the answer is remembered for
 ///   [`FailoverConfig::tombstone_recheck`]), so a lagging region's copy is never served;
 ///   uploads of it are refused the same way until [`Store::restore`], and repair skips it.
 ///
@@ -434,7 +434,8 @@ impl Store for FailoverStore {
         Ok(outcome)
     }
 
-    /// The first tombstone of `hash` any region holds.
+    /// The first tombstone of `hash` any region holds, asked of every region now; the answer
+    /// is also remembered for this store's reads (see [`FailoverConfig::tombstone_recheck`]).
     async fn tombstone(&self, hash: &ContentHash) -> Result<Option<Tombstone>> {
         let lookups = self.inner.regions.iter().map(|region| async move {
             region
@@ -448,12 +449,16 @@ impl Store for FailoverStore {
         let mut answered = false;
         for answer in answers {
             match answer {
-                Ok(Some(tombstone)) => return Ok(Some(tombstone)),
+                Ok(Some(tombstone)) => {
+                    self.inner.tombstones.set(*hash, true).await;
+                    return Ok(Some(tombstone));
+                }
                 Ok(None) => answered = true,
                 Err(cause) => causes.push(cause),
             }
         }
         if answered {
+            self.inner.tombstones.set(*hash, false).await;
             Ok(None)
         } else {
             Err(StoreError::Unavailable { causes })

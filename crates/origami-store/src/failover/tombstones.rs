@@ -1,10 +1,9 @@
 //! [`Tombstones`]: whether an original was deleted, asked of every region and remembered.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moka::future::Cache;
-use moka::Expiry;
 
 use super::attempt::Region;
 use crate::error::{RegionCause, Result, StoreError};
@@ -12,26 +11,11 @@ use crate::hash::ContentHash;
 use crate::store::Store;
 
 /// The answers to "was `hash` deleted?", shared by a failover store's reads, writes and
-/// repairs. "Deleted" is kept until evicted (a restore removes it); "alive" for the recheck
-/// interval. Concurrent questions about one hash share one round of lookups.
+/// repairs, each kept for the recheck interval (so a delete, or a restore, made through
+/// another store is seen within it). Concurrent questions about one hash share one round of
+/// lookups.
 pub(super) struct Tombstones {
     answers: Cache<ContentHash, bool>,
-}
-
-/// Keeps "deleted" for good and "alive" for the recheck interval.
-struct AnswerExpiry {
-    recheck: Duration,
-}
-
-impl Expiry<ContentHash, bool> for AnswerExpiry {
-    fn expire_after_create(
-        &self,
-        _hash: &ContentHash,
-        deleted: &bool,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        (!deleted).then_some(self.recheck)
-    }
 }
 
 /// Hashes remembered at most (about 10 MB).
@@ -42,7 +26,7 @@ impl Tombstones {
         Self {
             answers: Cache::builder()
                 .max_capacity(MAX_ANSWERS)
-                .expire_after(AnswerExpiry { recheck })
+                .time_to_live(recheck)
                 .build(),
         }
     }
@@ -71,13 +55,9 @@ impl Tombstones {
         Ok(deleted)
     }
 
-    /// Records that `hash` was deleted (by this store) or restored.
+    /// Records what was found of `hash`: deleted, or not (restored, or no tombstone).
     pub(super) async fn set(&self, hash: ContentHash, deleted: bool) {
-        if deleted {
-            self.answers.insert(hash, true).await;
-        } else {
-            self.answers.invalidate(&hash).await;
-        }
+        self.answers.insert(hash, deleted).await;
     }
 }
 

@@ -54,7 +54,11 @@ enum Command {
     Put(store_cmd::PutArgs),
     /// Read an original by hash through the failover path (verified), to stdout or a file.
     Get(store_cmd::GetArgs),
-    /// Copy every original to every region lacking it (`--verify`: also repair corrupt copies).
+    /// Take originals down in every region (tombstone, original, derived objects) and print
+    /// every path to invalidate at the CDN (`--restore`: lift a takedown).
+    Delete(store_cmd::DeleteArgs),
+    /// Copy every original to every region lacking it and finish deletes regions missed
+    /// (`--verify`: also repair corrupt copies).
     Sync(store_cmd::SyncArgs),
     /// Serve the HTTP origin API (thumbnails, originals, uploads, metrics) over the store.
     Serve(serve_cmd::ServeArgs),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => engine_cmd::probe(args),
         Command::Put(args) => store_cmd::put(args, cli.config.as_deref()),
         Command::Get(args) => store_cmd::get(args, cli.config.as_deref()),
+        Command::Delete(args) => store_cmd::delete(args, cli.config.as_deref()),
         Command::Sync(args) => store_cmd::sync(args, cli.config.as_deref()),
         Command::Serve(args) => serve_cmd::serve(args, cli.config.as_deref()),
         Command::Config(args) => config_cmd::config(args, cli.config.as_deref()),

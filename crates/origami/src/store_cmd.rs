@@ -1,4 +1,5 @@
-//! `origami put`, `origami get` and `origami sync`: the store from the command line.
+//! `origami put`, `origami get`, `origami delete` and `origami sync`: the store from the
+//! command line.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -35,6 +36,20 @@ pub struct GetArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `origami delete HASH... [--restore]`
+#[derive(Debug, clap::Args)]
+pub struct DeleteArgs {
+    /// The originals' BLAKE3 hashes (64 lowercase hex characters). Prints, on stdout, every
+    /// path a CDN may have cached for them, one per line: the input of
+    /// `aws cloudfront create-invalidation --paths`.
+    #[arg(required = true, value_name = "HASH")]
+    pub hashes: Vec<String>,
+    /// Lift the takedown instead: remove the tombstones (every region must answer), so that
+    /// the originals may be uploaded again.
+    #[arg(long)]
+    pub restore: bool,
 }
 
 /// `origami sync [--verify] [--dry-run]`
@@ -165,6 +180,75 @@ pub fn get(args: GetArgs, config: Option<&Path>) -> CliResult {
     })
 }
 
+/// `origami delete HASH...`: takes originals down in every region (a tombstone, then the
+/// original and its derived objects) and prints the CDN paths to invalidate.
+pub fn delete(args: DeleteArgs, config: Option<&Path>) -> CliResult {
+    init_logging(LogFormat::Human, "warn");
+    let loaded = Config::load(config).map_err(CliError::usage)?;
+    let server = crate::config::server_config(&loaded).map_err(CliError::usage)?;
+    let hashes = args
+        .hashes
+        .iter()
+        .map(|text| {
+            text.parse::<ContentHash>().map_err(|e| {
+                CliError::usage(anyhow!(
+                    "{text:?} is not an original's hash (64 lowercase hex characters): {e}"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    runtime()?.block_on(async {
+        let store = build_store(&loaded).await.map_err(CliError::failure)?;
+        let mut incomplete = 0usize;
+        let stdout = std::io::stdout();
+        for hash in hashes {
+            if args.restore {
+                store
+                    .restore(&hash)
+                    .await
+                    .with_context(|| format!("restoring {hash} (every region must answer)"))?;
+                eprintln!("restored {hash}: uploads of it are accepted again");
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let outcome = store
+                .delete(&hash)
+                .await
+                .with_context(|| format!("deleting {hash}: no region recorded it"))?;
+            let took = started.elapsed();
+            let held = if outcome.had_original {
+                "deleted"
+            } else {
+                "not found in any region that answered; tombstoned anyway (its upload is refused)"
+            };
+            eprintln!(
+                "{hash}: {held} in {} with {} derived objects, in {:.0} ms",
+                outcome.deleted_in.join(", "),
+                outcome.derived.len(),
+                took.as_secs_f64() * 1e3
+            );
+            for cause in &outcome.pending {
+                eprintln!("  not in {}: {}", cause.region, cause.message);
+            }
+            if !outcome.is_complete() {
+                incomplete += 1;
+            }
+            let mut out = stdout.lock();
+            for path in origami_server::cdn_paths(&hash, &outcome.derived, &server) {
+                writeln!(out, "{path}")?;
+            }
+        }
+        if incomplete > 0 {
+            return Err(CliError::failure(anyhow!(
+                "{incomplete} deletes did not reach every region; the originals are refused \
+                 already, and `origami sync` (or this command again) finishes the deletes once \
+                 the regions are back"
+            )));
+        }
+        Ok(())
+    })
+}
+
 /// `origami sync [--verify] [--dry-run]`: copies every original to every region lacking it.
 pub fn sync(args: SyncArgs, config: Option<&Path>) -> CliResult {
     // Store warnings (a region down, a corrupt copy) go to stderr.
@@ -197,13 +281,14 @@ pub fn sync(args: SyncArgs, config: Option<&Path>) -> CliResult {
 fn summary(report: &SyncReport) -> String {
     let would = if report.dry_run { "would be " } else { "" };
     format!(
-        "sync{}: {} objects, {} examined, {} copies {would}made, {} corrupt ({} {would}repaired), {} failed, {} regions unlisted",
+        "sync{}: {} objects, {} examined, {} copies {would}made, {} corrupt ({} {would}repaired), {} deletes {would}made, {} failed, {} regions unlisted",
         if report.dry_run { " (dry run)" } else { "" },
         report.objects,
         report.examined,
         report.copied,
         report.corrupt,
         report.repaired,
+        report.deleted,
         report.failed,
         report.unlisted.len(),
     )
@@ -267,6 +352,14 @@ impl Progress {
                 }
                 for region in &object.repaired_in {
                     self.line(format!("{repair} {} in {region}", object.hash));
+                }
+                for region in &object.deleted_in {
+                    let verb = if self.dry_run {
+                        "would delete"
+                    } else {
+                        "deleted"
+                    };
+                    self.line(format!("{verb} {} in {region}", object.hash));
                 }
                 for cause in &object.failed {
                     self.line(format!("failed {} in {cause}", object.hash));

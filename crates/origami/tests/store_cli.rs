@@ -270,4 +270,67 @@ write_quorum = 1
         std::fs::read(dir.path().join("back.jpg")).unwrap(),
         files[2]
     );
+
+    // A takedown while region a is down: refused at once, finished by sync, lifted by
+    // --restore. The derived object's public paths are printed for the CDN.
+    let region_b = b.s3_store("region-b", bucket).await.unwrap();
+    let f0 = ContentHash::of(&files[0]);
+    let derived = origami_store::DerivedKey::new(f0, "v1/thumb/10/10.jpg").unwrap();
+    region_b
+        .put_derived(&derived, bytes::Bytes::from_static(b"thumb"))
+        .await
+        .unwrap();
+    a.stop();
+    let output = run(&["delete", &hashes[0]]).await;
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "partial: {err}");
+    assert!(
+        err.contains("deleted in region-b with 1 derived objects"),
+        "{err}"
+    );
+    assert!(err.contains("not in region-a"), "{err}");
+    eprintln!("{err}");
+    for path in [
+        format!("/thumb/10/10/{f0}.jpg"),
+        format!("/thumb/10/10/{f0}"),
+        format!("/original/{f0}"),
+        format!("/info/{f0}"),
+    ] {
+        assert!(
+            out.lines().any(|line| line == path),
+            "{path} not in:\n{out}"
+        );
+    }
+    assert_eq!(run(&["get", &hashes[0]]).await.status.code(), Some(1));
+    a.restart().await.unwrap();
+    assert_eq!(
+        region_a.get(&f0).await.unwrap(),
+        files[0],
+        "a kept its copy"
+    );
+    let output = run(&["get", &hashes[0]]).await;
+    assert_eq!(output.status.code(), Some(1), "never served from region a");
+    let (out, _) = ok(&run(&["sync"]).await);
+    assert!(
+        out.contains(&format!("deleted {} in region-a", hashes[0])),
+        "{out}"
+    );
+    assert!(out.contains("1 deletes made"), "{out}");
+    assert!(region_a.get(&f0).await.unwrap_err().is_not_found());
+    let output = run(&["put", "f0.jpg"]).await;
+    assert_eq!(output.status.code(), Some(1), "uploads of it are refused");
+    assert!(
+        text(&output.stderr).contains("deleted"),
+        "{}",
+        text(&output.stderr)
+    );
+    let (_, err) = ok(&run(&["delete", "--restore", &hashes[0]]).await);
+    assert!(err.contains("restored"), "{err}");
+    ok(&run(&["put", "f0.jpg"]).await);
+    let output = run(&["get", &hashes[0]]).await;
+    ok(&output);
+    assert_eq!(output.stdout, files[0]);
+    let (_, err) = ok(&run(&["delete", &hashes[2]]).await);
+    eprintln!("{err}");
+    assert!(err.contains("deleted in region-a, region-b"), "{err}");
 }

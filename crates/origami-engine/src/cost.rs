@@ -74,6 +74,8 @@ fn encoder_bytes_per_pixel(format: ImageFormat, lossless: bool) -> u64 {
         ImageFormat::WebP => 8,
         ImageFormat::Avif => 40,
         ImageFormat::Gif => 6,
+        // Never encoded (`encode` refuses them at once).
+        _ => 0,
     }
 }
 
@@ -88,6 +90,12 @@ fn decode_weights(format: ImageFormat, progressive: bool) -> (f64, f64) {
         ImageFormat::WebP => (0.0, ns::WEBP_DECODED),
         ImageFormat::Gif => (0.0, ns::GIF_DECODED),
         ImageFormat::Avif => (0.0, ns::AVIF_DECODED),
+        // Not calibrated (`benches/calibrate.py` has no such sources): weighed like PNG, whose
+        // decoders (inflate or LZW, then a conversion) do comparable work per pixel; BMP and
+        // QOI are cheaper.
+        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Qoi => {
+            (0.0, ns::PNG_DECODED)
+        }
     }
 }
 
@@ -197,6 +205,8 @@ pub(crate) fn finish(
         ImageFormat::WebP => ns::WEBP_ENCODED,
         ImageFormat::Avif => ns::AVIF_ENCODED * avif_speed_factor(limits.avif_speed),
         ImageFormat::Gif => ns::GIF_ENCODED,
+        // Never encoded (`encode` refuses them at once).
+        _ => 0.0,
     };
     Cost {
         work_ms: 0,

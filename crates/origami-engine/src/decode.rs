@@ -106,6 +106,26 @@ fn decode_checked(
                 image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
             decode_with_image(decoder, limits)?
         }
+        ImageFormat::Tiff => {
+            let decoder =
+                image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::Bmp => {
+            let decoder =
+                image::codecs::bmp::BmpDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::Ico => {
+            let decoder =
+                image::codecs::ico::IcoDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
+        ImageFormat::Qoi => {
+            let decoder =
+                image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
+            decode_with_image(decoder, limits)?
+        }
         ImageFormat::Avif => {
             return Err(EngineError::Unsupported(
                 "AVIF input cannot be decoded by this build (AVIF output is supported); \

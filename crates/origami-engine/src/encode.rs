@@ -36,6 +36,9 @@ pub(crate) fn encode(
         ImageFormat::WebP => webp(&bitmap, quality),
         ImageFormat::Avif => avif(&bitmap, quality, limits),
         ImageFormat::Gif => gif(bitmap),
+        input_only => Err(EngineError::InvalidParams(format!(
+            "{input_only} is read as input only; encode to jpg, png, webp, avif or gif"
+        ))),
     }
 }
 

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use crate::error::EngineError;
 
-/// An image format the engine knows about, as input or output.
+/// An image format the engine knows about: the output formats ([`ImageFormat::ALL`]), which
+/// are inputs too, and formats read as input only ([`ImageFormat::INPUT_ONLY`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ImageFormat {
     /// JPEG (JFIF/EXIF), baseline or progressive.
@@ -18,10 +19,19 @@ pub enum ImageFormat {
     Avif,
     /// GIF; only the first frame is used.
     Gif,
+    /// TIFF (input only): 8 or 16 bits, grey, RGB or RGBA, uncompressed, LZW, Deflate or
+    /// PackBits; the first image of the file.
+    Tiff,
+    /// BMP (input only): Windows bitmaps, 1 to 32 bits, RLE included.
+    Bmp,
+    /// ICO (input only): the largest image of the icon, BMP- or PNG-encoded.
+    Ico,
+    /// QOI (input only): the Quite OK Image format.
+    Qoi,
 }
 
 impl ImageFormat {
-    /// Every format, in the order used for documentation.
+    /// Every output format (each is an input too), in the order used for documentation.
     pub const ALL: [ImageFormat; 5] = [
         ImageFormat::Jpeg,
         ImageFormat::Png,
@@ -29,6 +39,20 @@ impl ImageFormat {
         ImageFormat::Avif,
         ImageFormat::Gif,
     ];
+
+    /// The formats read as input only: originals may be uploaded in them, derivatives are
+    /// never made in them.
+    pub const INPUT_ONLY: [ImageFormat; 4] = [
+        ImageFormat::Tiff,
+        ImageFormat::Bmp,
+        ImageFormat::Ico,
+        ImageFormat::Qoi,
+    ];
+
+    /// Whether derivatives can be encoded in this format.
+    pub fn is_output(self) -> bool {
+        !Self::INPUT_ONLY.contains(&self)
+    }
 
     /// Detects the format from the first bytes of a file (the first 32 are enough, when the
     /// whole file is not at hand). Returns `None` for anything else, including an empty input.
@@ -47,13 +71,22 @@ impl ImageFormat {
             Some(ImageFormat::WebP)
         } else if is_avif(bytes) {
             Some(ImageFormat::Avif)
+        } else if is_tiff(bytes) {
+            Some(ImageFormat::Tiff)
+        } else if is_bmp(bytes) {
+            Some(ImageFormat::Bmp)
+        } else if is_ico(bytes) {
+            Some(ImageFormat::Ico)
+        } else if bytes.starts_with(b"qoif") {
+            Some(ImageFormat::Qoi)
         } else {
             None
         }
     }
 
-    /// The format for a file extension (`jpg`, `jpeg`, `png`, `webp`, `avif`, `gif`), ASCII
-    /// case-insensitive.
+    /// The format for a file extension (`jpg`, `jpeg`, `png`, `webp`, `avif`, `gif`, and the
+    /// input-only `tif`, `tiff`, `bmp`, `ico`, `qoi`), ASCII case-insensitive. Callers choosing
+    /// an output check [`ImageFormat::is_output`].
     pub fn from_extension(ext: &str) -> Option<ImageFormat> {
         let ext = ext.to_ascii_lowercase();
         match ext.as_str() {
@@ -62,6 +95,10 @@ impl ImageFormat {
             "webp" => Some(ImageFormat::WebP),
             "avif" => Some(ImageFormat::Avif),
             "gif" => Some(ImageFormat::Gif),
+            "tif" | "tiff" => Some(ImageFormat::Tiff),
+            "bmp" => Some(ImageFormat::Bmp),
+            "ico" => Some(ImageFormat::Ico),
+            "qoi" => Some(ImageFormat::Qoi),
             _ => None,
         }
     }
@@ -74,6 +111,10 @@ impl ImageFormat {
             ImageFormat::WebP => "webp",
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
+            ImageFormat::Tiff => "tiff",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Ico => "ico",
+            ImageFormat::Qoi => "qoi",
         }
     }
 
@@ -85,6 +126,11 @@ impl ImageFormat {
             ImageFormat::WebP => "image/webp",
             ImageFormat::Avif => "image/avif",
             ImageFormat::Gif => "image/gif",
+            ImageFormat::Tiff => "image/tiff",
+            ImageFormat::Bmp => "image/bmp",
+            ImageFormat::Ico => "image/x-icon",
+            // Not registered with IANA; what the format's authors and browsers' tools use.
+            ImageFormat::Qoi => "image/qoi",
         }
     }
 
@@ -99,9 +145,38 @@ impl ImageFormat {
             ImageFormat::Jpeg => Some(80),
             ImageFormat::WebP => Some(80),
             ImageFormat::Avif => Some(60),
-            ImageFormat::Png | ImageFormat::Gif => None,
+            _ => None,
         }
     }
+}
+
+/// A TIFF byte-order mark and magic number: `II*\0` or `MM\0*` (classic), `II+\0` or `MM\0+`
+/// (BigTIFF).
+fn is_tiff(bytes: &[u8]) -> bool {
+    matches!(
+        bytes.get(..4),
+        Some(b"II*\0" | b"MM\0*" | b"II+\0" | b"MM\0+")
+    )
+}
+
+/// `BM` followed, at offset 14, by one of the DIB header sizes Windows writes (12, 40, 52, 56,
+/// 64, 108, 124): two letters alone would take any text starting with "BM" for a bitmap.
+fn is_bmp(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"BM")
+        && bytes.get(14..18).is_some_and(|size| {
+            matches!(
+                u32::from_le_bytes([size[0], size[1], size[2], size[3]]),
+                12 | 40 | 52 | 56 | 64 | 108 | 124
+            )
+        })
+}
+
+/// An icon directory: reserved 0, type 1 (icon), at least one entry whose reserved byte is 0.
+fn is_ico(bytes: &[u8]) -> bool {
+    bytes.len() >= 22
+        && bytes[..4] == [0, 0, 1, 0]
+        && u16::from_le_bytes([bytes[4], bytes[5]]) > 0
+        && bytes[9] == 0
 }
 
 /// Whether `bytes` start with an ISO-BMFF `ftyp` box whose major brand, or a compatible brand
@@ -135,19 +210,26 @@ impl fmt::Display for ImageFormat {
             ImageFormat::WebP => "webp",
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
+            ImageFormat::Tiff => "tiff",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Ico => "ico",
+            ImageFormat::Qoi => "qoi",
         })
     }
 }
 
+/// Parses an output format's name (an extension): input-only formats are refused.
 impl FromStr for ImageFormat {
     type Err = EngineError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ImageFormat::from_extension(s).ok_or_else(|| {
-            EngineError::Unsupported(format!(
-                "unknown image format {s:?}; use one of jpg, png, webp, avif, gif"
-            ))
-        })
+        ImageFormat::from_extension(s)
+            .filter(|f| f.is_output())
+            .ok_or_else(|| {
+                EngineError::Unsupported(format!(
+                    "unknown image format {s:?}; use one of jpg, png, webp, avif, gif"
+                ))
+            })
     }
 }
 
@@ -231,6 +313,40 @@ mod tests {
             assert_eq!(ImageFormat::from_extension(f.extension()), Some(f));
         }
         assert_eq!(ImageFormat::from_extension("JPEG"), Some(ImageFormat::Jpeg));
-        assert_eq!(ImageFormat::from_extension("tiff"), None);
+        assert_eq!(ImageFormat::from_extension("tiff"), Some(ImageFormat::Tiff));
+        assert_eq!(ImageFormat::from_extension("psd"), None);
+        for f in ImageFormat::INPUT_ONLY {
+            assert!(!f.is_output());
+            assert_eq!(ImageFormat::from_extension(f.extension()), Some(f));
+            assert!(
+                f.extension().parse::<ImageFormat>().is_err(),
+                "{f} is no output"
+            );
+        }
+    }
+
+    #[test]
+    fn sniffs_input_only_formats_without_false_positives() {
+        let mut bmp = b"BM".to_vec();
+        bmp.extend_from_slice(&[0; 12]);
+        bmp.extend_from_slice(&40u32.to_le_bytes());
+        let mut ico = vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0];
+        ico.resize(22, 0);
+        for (head, expected) in [
+            (&b"II*\0\x08\0\0\0"[..], Some(ImageFormat::Tiff)),
+            (&b"MM\0*\0\0\0\x08"[..], Some(ImageFormat::Tiff)),
+            (&b"II+\0\x08\0\0\0"[..], Some(ImageFormat::Tiff)),
+            (&bmp[..], Some(ImageFormat::Bmp)),
+            (&ico[..], Some(ImageFormat::Ico)),
+            (
+                &b"qoif\0\0\0\x01\0\0\0\x01\x04\0"[..],
+                Some(ImageFormat::Qoi),
+            ),
+            (&b"BMW is a car maker, not a bitmap"[..], None),
+            (&b"\0\0\x01\0"[..], None),
+            (&b"II"[..], None),
+        ] {
+            assert_eq!(ImageFormat::sniff(head), expected, "{head:?}");
+        }
     }
 }

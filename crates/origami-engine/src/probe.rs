@@ -92,7 +92,9 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
             EngineError::Unsupported("empty input".into())
         } else {
             EngineError::Unsupported(
-                "not a recognised image (expected JPEG, PNG, WebP, AVIF or GIF)".into(),
+                "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP, ICO or \
+                 QOI)"
+                    .into(),
             )
         }
     })?;
@@ -102,6 +104,22 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         ImageFormat::Gif => gif_header(bytes),
         ImageFormat::WebP => webp_header(bytes),
         ImageFormat::Avif => avif_header(bytes),
+        ImageFormat::Tiff => decoder_header(
+            format,
+            image::codecs::tiff::TiffDecoder::new(std::io::Cursor::new(bytes)),
+        ),
+        ImageFormat::Bmp => decoder_header(
+            format,
+            image::codecs::bmp::BmpDecoder::new(std::io::Cursor::new(bytes)),
+        ),
+        ImageFormat::Ico => decoder_header(
+            format,
+            image::codecs::ico::IcoDecoder::new(std::io::Cursor::new(bytes)),
+        ),
+        ImageFormat::Qoi => decoder_header(
+            format,
+            image::codecs::qoi::QoiDecoder::new(std::io::Cursor::new(bytes)),
+        ),
     }?;
     if header.info.width == 0 || header.info.height == 0 {
         return Err(EngineError::corrupt(format!(
@@ -109,6 +127,53 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         )));
     }
     Ok(header)
+}
+
+/// The header of an input-only format, as the `image` crate's decoder reads it: the decoder
+/// parses the file's header and directory (a TIFF's first IFD, an icon's directory and its
+/// largest entry's header) and allocates no pixel buffer until it is asked to decode.
+fn decoder_header<D: image::ImageDecoder>(
+    format: ImageFormat,
+    decoder: image::ImageResult<D>,
+) -> Result<Header> {
+    let mut decoder = decoder.map_err(crate::decode::image_error)?;
+    let (width, height) = decoder.dimensions();
+    let color = decoder.color_type();
+    let icc_profile = decoder.icc_profile().ok().flatten();
+    let orientation = decoder.orientation().map_or(1, exif_value);
+    let channels = u16::from(color.channel_count()).max(1);
+    Ok(Header {
+        info: ImageInfo {
+            format,
+            width,
+            height,
+            orientation,
+            has_alpha: color.has_alpha(),
+            progressive: false,
+            has_icc_profile: icc_profile.is_some(),
+        },
+        icc_profile,
+        adobe: false,
+        coefficient_bytes: 0,
+        // Samples wider than 8 bits are decoded through a buffer twice (or four times) the
+        // size of the 8-bit bitmap they become.
+        sixteen_bit: color.bytes_per_pixel() / channels as u8 > 1,
+        stray_ranges: Vec::new(),
+    })
+}
+
+/// The EXIF value (1..=8) of an orientation.
+fn exif_value(orientation: Orientation) -> u8 {
+    match orientation {
+        Orientation::NoTransforms => 1,
+        Orientation::FlipHorizontal => 2,
+        Orientation::Rotate180 => 3,
+        Orientation::FlipVertical => 4,
+        Orientation::Rotate90FlipH => 5,
+        Orientation::Rotate90 => 6,
+        Orientation::Rotate270FlipH => 7,
+        Orientation::Rotate270 => 8,
+    }
 }
 
 fn truncated(format: &str) -> EngineError {

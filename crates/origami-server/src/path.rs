@@ -71,7 +71,7 @@ pub fn parse_file(file: &str) -> Result<(ContentHash, Option<ImageFormat>), ApiE
         None => None,
         Some(ext) => Some(
             ImageFormat::from_extension(ext)
-                .filter(|_| ext.bytes().all(|b| b.is_ascii_lowercase()))
+                .filter(|f| f.is_output() && ext.bytes().all(|b| b.is_ascii_lowercase()))
                 .ok_or_else(|| {
                     ApiError::bad_path(
                         "the extension must be one of jpg, jpeg, png, webp, avif, gif",

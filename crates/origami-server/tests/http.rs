@@ -1300,3 +1300,84 @@ async fn presets_expand_to_their_pipeline_and_can_be_the_only_pipelines() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// TIFF, BMP, ICO and QOI originals: uploaded, described, served as they were stored and
+/// turned into every output format over HTTP; never an output format themselves.
+#[tokio::test]
+async fn input_only_formats_upload_and_make_derivatives() {
+    let (store, _dirs) = local_store(&["inputs"]);
+    let config = ServerConfig {
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    for (name, ext, mime) in [
+        ("inputs/quadrants-lzw.tiff", "tiff", "image/tiff"),
+        ("inputs/quadrants-orient-6.tiff", "tiff", "image/tiff"),
+        ("inputs/quadrants.bmp", "bmp", "image/bmp"),
+        ("inputs/quadrants.ico", "ico", "image/x-icon"),
+        ("inputs/quadrants.qoi", "qoi", "image/qoi"),
+    ] {
+        let bytes = fixture(name);
+        let uploaded = http
+            .post(server.url("/originals"))
+            .bearer_auth("token")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), StatusCode::CREATED, "{name}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&uploaded.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["format"], ext, "{name}");
+        assert_eq!(
+            (body["width"].as_u64(), body["height"].as_u64()),
+            (Some(64), Some(48))
+        );
+        let hash = ContentHash::of(&bytes);
+        let original = http
+            .get(server.url(&format!("/original/{hash}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(original.status(), StatusCode::OK, "{name}");
+        assert_eq!(header(&original, "content-type"), Some(mime), "{name}");
+        assert_eq!(original.bytes().await.unwrap(), bytes);
+        for format in ImageFormat::ALL {
+            let path = format!("/thumb/32/24/{hash}.{}", format.extension());
+            let response = http.get(server.url(&path)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let out = response.bytes().await.unwrap();
+            if format != ImageFormat::Avif {
+                let info = origami_engine::probe(&out).unwrap();
+                assert_eq!((info.format, info.width, info.height), (format, 32, 24));
+            }
+        }
+        // Upright: the top-left of a PNG derivative is red.
+        let png = http
+            .get(server.url(&format!("/fit/64/64/{hash}.png")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let bitmap = origami_engine::decode(&png, &origami_engine::Limits::default()).unwrap();
+        let [r, g, b, _] = bitmap.pixel(4, 4);
+        assert!(
+            r > 240 && g < 16 && b < 16,
+            "{name}: top-left is {r},{g},{b}"
+        );
+        let refused = http
+            .get(server.url(&format!("/thumb/32/24/{hash}.{ext}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::BAD_REQUEST,
+            "{ext} is no output"
+        );
+    }
+}

@@ -57,6 +57,7 @@ pub fn transform(args: TransformArgs, config_file: Option<&Path>) -> CliResult {
             .extension()
             .and_then(|e| e.to_str())
             .and_then(ImageFormat::from_extension)
+            .filter(|f| f.is_output())
             .ok_or_else(|| {
                 CliError::usage(anyhow::anyhow!(
                     "cannot tell the output format from {}: name it .jpg, .png, .webp, .avif or \

@@ -1,0 +1,133 @@
+//! The input-only formats (TIFF, BMP, ICO, QOI): probed from their headers, decoded upright
+//! with the right colours, refused as outputs, and damaged or hostile files refused with a
+//! 4xx-class error. The fixtures (`fixtures/inputs/`) are written by
+//! `cargo run -p origami-engine --example make_input_fixtures`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::fixture;
+use origami_engine::{
+    check_limits, decode, probe, transform, EngineError, ImageFormat, Limits, Pipeline,
+};
+
+/// (file, format, has alpha): each shows the 64x48 quadrant picture upright.
+const INPUTS: [(&str, ImageFormat, bool); 8] = [
+    ("inputs/quadrants-lzw.tiff", ImageFormat::Tiff, false),
+    (
+        "inputs/quadrants-rgba16-deflate.tiff",
+        ImageFormat::Tiff,
+        true,
+    ),
+    (
+        "inputs/quadrants-grey-packbits.tiff",
+        ImageFormat::Tiff,
+        false,
+    ),
+    ("inputs/quadrants-orient-6.tiff", ImageFormat::Tiff, false),
+    ("inputs/quadrants.bmp", ImageFormat::Bmp, false),
+    ("inputs/quadrants-rgba.bmp", ImageFormat::Bmp, true),
+    ("inputs/quadrants.ico", ImageFormat::Ico, true),
+    ("inputs/quadrants.qoi", ImageFormat::Qoi, true),
+];
+
+#[test]
+fn every_input_format_is_probed_and_decoded_upright_with_its_colours() {
+    let limits = Limits::default();
+    for (name, format, alpha) in INPUTS {
+        let bytes = fixture(name);
+        let info = probe(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(info.format, format, "{name}");
+        assert_eq!(info.oriented_dimensions(), (64, 48), "{name}");
+        assert_eq!(info.has_alpha, alpha, "{name}");
+        let bitmap = decode(&bytes, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((bitmap.width(), bitmap.height()), (64, 48), "{name}");
+        let grey = name.contains("grey");
+        let expect = |rgb: [u8; 3]| {
+            if grey {
+                let l = ((u32::from(rgb[0]) + u32::from(rgb[1]) + u32::from(rgb[2])) / 3) as u8;
+                [l, l, l]
+            } else {
+                rgb
+            }
+        };
+        for ((x, y), rgb) in [
+            ((8, 8), [255, 0, 0]),
+            ((56, 8), [0, 255, 0]),
+            ((8, 40), [0, 0, 255]),
+        ] {
+            let [r, g, b, a] = bitmap.pixel(x, y);
+            assert_eq!([r, g, b], expect(rgb), "{name} at {x},{y}");
+            assert_eq!(a, 255, "{name} at {x},{y}");
+        }
+        let corner = bitmap.pixel(56, 40);
+        if alpha {
+            assert_eq!(corner[3], 0, "{name}: transparent corner");
+        } else {
+            assert_eq!(corner, [255, 255, 255, 255], "{name}: white corner");
+        }
+        // And through a pipeline, to every output format.
+        let pipeline: Pipeline = "thumb/32/24".parse().unwrap();
+        for output in ImageFormat::ALL {
+            let out = transform(&bytes, &pipeline, output, &limits)
+                .unwrap_or_else(|e| panic!("{name} -> {output}: {e}"));
+            assert_eq!((out.width, out.height), (32, 24), "{name} -> {output}");
+        }
+    }
+}
+
+#[test]
+fn input_only_formats_are_not_outputs() {
+    let bytes = fixture("inputs/quadrants.bmp");
+    for format in ImageFormat::INPUT_ONLY {
+        let refused = transform(&bytes, &Pipeline::new(), format, &Limits::default());
+        assert!(
+            matches!(refused, Err(EngineError::InvalidParams(_))),
+            "{format}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn damaged_and_hostile_inputs_are_refused() {
+    let limits = Limits::default();
+    // A 10 GP claim in 199 bytes: refused from the header, before any buffer exists.
+    let bomb = fixture("inputs/bomb.tiff");
+    assert!(matches!(
+        check_limits(&bomb, &limits),
+        Err(EngineError::TooLarge(_))
+    ));
+    assert!(matches!(
+        transform(&bomb, &Pipeline::new(), ImageFormat::Png, &limits),
+        Err(EngineError::TooLarge(_))
+    ));
+    // Every fixture cut short, and with its middle overwritten: an error of the input's
+    // class, never a panic or a success with garbage dimensions.
+    for (name, _, _) in INPUTS {
+        let bytes = fixture(name);
+        let mut damaged = Vec::new();
+        for cut in [8, 20, bytes.len() / 2, bytes.len() - 1] {
+            damaged.push(bytes[..cut].to_vec());
+        }
+        let mut scrambled = bytes.clone();
+        let mid = scrambled.len() / 2;
+        for b in &mut scrambled[mid.saturating_sub(40)..mid] {
+            *b ^= 0x5a;
+        }
+        damaged.push(scrambled);
+        for input in damaged {
+            match transform(&input, &Pipeline::new(), ImageFormat::Png, &limits) {
+                Err(
+                    EngineError::Corrupt(_)
+                    | EngineError::Unsupported(_)
+                    | EngineError::TooLarge(_),
+                ) => {}
+                // A scrambled middle may still decode (uncompressed pixels): then its size
+                // is the header's.
+                Ok(out) => assert_eq!((out.width, out.height), (64, 48), "{name}"),
+                Err(other) => panic!("{name} ({} bytes): {other:?}", input.len()),
+            }
+        }
+    }
+}

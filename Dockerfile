@@ -8,12 +8,13 @@
 
 # The toolchain matches `rust-version` in Cargo.toml.
 FROM rust:1.95-bookworm AS builder
-# cmake + nasm build the vendored libjpeg-turbo (nasm: its SIMD code) and libwebp.
+# cmake + nasm build the vendored libjpeg-turbo (nasm: its SIMD code) and libwebp;
+# libheif-dev is linked for HEIC and AVIF input (bookworm's 1.15, with libde265 and dav1d).
 # Not version-pinned: bookworm's point releases replace these packages, and a pin would break
 # the build instead of picking up security fixes.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake nasm pkg-config \
+ && apt-get install -y --no-install-recommends cmake nasm pkg-config libheif-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,10 +27,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -m 0755 target/release/origami /usr/local/bin/origami
 
 FROM debian:bookworm-slim
-# ca-certificates: TLS to S3. (The HEALTHCHECK is `origami healthcheck`: no HTTP client needed.)
+# ca-certificates: TLS to S3; libheif1: HEIC and AVIF input (it pulls its HEVC and AV1
+# decoders). (The HEALTHCHECK is `origami healthcheck`: no HTTP client needed.)
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libheif1 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 origami \
  && useradd --system --uid 10001 --gid origami --no-create-home --home-dir /nonexistent \

@@ -126,13 +126,7 @@ fn decode_checked(
                 image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
             decode_with_image(decoder, limits)?
         }
-        ImageFormat::Avif => {
-            return Err(EngineError::Unsupported(
-                "AVIF input cannot be decoded by this build (AVIF output is supported); \
-                 upload a JPEG, PNG, WebP or GIF original"
-                    .into(),
-            ))
-        }
+        ImageFormat::Avif | ImageFormat::Heic => crate::heif::decode(header.info.format, bytes)?,
     };
     let bitmap = match icc {
         Some(profile) => color::to_srgb(bitmap, &profile)?,

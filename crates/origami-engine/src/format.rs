@@ -19,6 +19,8 @@ pub enum ImageFormat {
     Avif,
     /// GIF; only the first frame is used.
     Gif,
+    /// HEIC/HEIF (input only): HEVC in HEIF, as iPhones write it (grids, alpha, `irot`).
+    Heic,
     /// TIFF (input only): 8 or 16 bits, grey, RGB or RGBA, uncompressed, LZW, Deflate or
     /// PackBits; the first image of the file.
     Tiff,
@@ -42,7 +44,8 @@ impl ImageFormat {
 
     /// The formats read as input only: originals may be uploaded in them, derivatives are
     /// never made in them.
-    pub const INPUT_ONLY: [ImageFormat; 4] = [
+    pub const INPUT_ONLY: [ImageFormat; 5] = [
+        ImageFormat::Heic,
         ImageFormat::Tiff,
         ImageFormat::Bmp,
         ImageFormat::Ico,
@@ -71,6 +74,8 @@ impl ImageFormat {
             Some(ImageFormat::WebP)
         } else if is_avif(bytes) {
             Some(ImageFormat::Avif)
+        } else if is_heic(bytes) {
+            Some(ImageFormat::Heic)
         } else if is_tiff(bytes) {
             Some(ImageFormat::Tiff)
         } else if is_bmp(bytes) {
@@ -95,6 +100,7 @@ impl ImageFormat {
             "webp" => Some(ImageFormat::WebP),
             "avif" => Some(ImageFormat::Avif),
             "gif" => Some(ImageFormat::Gif),
+            "heic" | "heif" => Some(ImageFormat::Heic),
             "tif" | "tiff" => Some(ImageFormat::Tiff),
             "bmp" => Some(ImageFormat::Bmp),
             "ico" => Some(ImageFormat::Ico),
@@ -111,6 +117,7 @@ impl ImageFormat {
             ImageFormat::WebP => "webp",
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
+            ImageFormat::Heic => "heic",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",
@@ -126,6 +133,7 @@ impl ImageFormat {
             ImageFormat::WebP => "image/webp",
             ImageFormat::Avif => "image/avif",
             ImageFormat::Gif => "image/gif",
+            ImageFormat::Heic => "image/heic",
             ImageFormat::Tiff => "image/tiff",
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Ico => "image/x-icon",
@@ -148,6 +156,32 @@ impl ImageFormat {
             _ => None,
         }
     }
+}
+
+/// An ISO-BMFF `ftyp` box naming a HEIF brand (HEVC images and sequences, or the generic
+/// `mif1`/`msf1`), when it is not AVIF (checked first).
+fn is_heic(bytes: &[u8]) -> bool {
+    let Some(head) = bytes.get(..12).filter(|h| &h[4..8] == b"ftyp") else {
+        return false;
+    };
+    let heif_brand = |brand: &[u8]| {
+        matches!(
+            brand,
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
+        )
+    };
+    if heif_brand(&head[8..12]) {
+        return true;
+    }
+    let box_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let end = if box_len == 0 {
+        bytes.len()
+    } else {
+        box_len.min(bytes.len())
+    };
+    bytes
+        .get(16..end)
+        .is_some_and(|brands| brands.chunks_exact(4).any(heif_brand))
 }
 
 /// A TIFF byte-order mark and magic number: `II*\0` or `MM\0*` (classic), `II+\0` or `MM\0+`
@@ -210,6 +244,7 @@ impl fmt::Display for ImageFormat {
             ImageFormat::WebP => "webp",
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
+            ImageFormat::Heic => "heic",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",
@@ -281,18 +316,18 @@ mod tests {
             ),
             (
                 b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
-                None,
+                Some(ImageFormat::Heic),
                 "HEIC is ISO-BMFF, not AVIF",
             ),
             (
                 b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic",
-                None,
+                Some(ImageFormat::Heic),
                 "mif1 without avif",
             ),
             (
                 b"\0\0\0\x14ftypmif1\0\0\0\0mif1avif",
-                None,
-                "a brand past the box's end belongs to the next box",
+                Some(ImageFormat::Heic),
+                "a brand past the box's end belongs to the next box: a HEIF, not an AVIF",
             ),
             (
                 b"\0\0\x01\0ftypmif1\0\0\0\0avif",
@@ -303,7 +338,10 @@ mod tests {
         for (head, expected, case) in cases {
             assert_eq!(ImageFormat::sniff(head), expected, "{case}");
         }
-        assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0"), None);
+        assert_eq!(
+            ImageFormat::sniff(b"\0\0\0\x1cftypmif1\0\0"),
+            Some(ImageFormat::Heic)
+        );
         assert_eq!(ImageFormat::sniff(b"\0\0\0\x1cftyp"), None);
     }
 

@@ -46,6 +46,7 @@ mod encode;
 mod error;
 mod format;
 mod grammar;
+mod heif;
 mod limits;
 mod ops;
 mod orient;

@@ -92,8 +92,8 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
             EngineError::Unsupported("empty input".into())
         } else {
             EngineError::Unsupported(
-                "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, TIFF, BMP, ICO or \
-                 QOI)"
+                "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, HEIC, TIFF, BMP, \
+                 ICO or QOI)"
                     .into(),
             )
         }
@@ -103,7 +103,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         ImageFormat::Png => png_header(bytes),
         ImageFormat::Gif => gif_header(bytes),
         ImageFormat::WebP => webp_header(bytes),
-        ImageFormat::Avif => avif_header(bytes),
+        ImageFormat::Avif | ImageFormat::Heic => crate::heif::header(format, bytes),
         ImageFormat::Tiff => decoder_header(
             format,
             image::codecs::tiff::TiffDecoder::new(std::io::Cursor::new(bytes)),
@@ -474,46 +474,6 @@ fn webp_header(b: &[u8]) -> Result<Header> {
         sixteen_bit: false,
         stray_ranges: Vec::new(),
     })
-}
-
-/// Finds the first box of type `kind` among the boxes in `b`; returns its payload.
-fn find_box<'a>(mut b: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
-    while b.len() >= 8 {
-        let size = be32(b, 0)? as usize;
-        let (header, size) = match size {
-            1 => (
-                16,
-                usize::try_from(u64::from_be_bytes(b.get(8..16)?.try_into().ok()?)).ok()?,
-            ),
-            0 => (8, b.len()),
-            n => (8, n),
-        };
-        if size < header || size > b.len() {
-            return None;
-        }
-        if &b[4..8] == kind {
-            return Some(&b[header..size]);
-        }
-        b = &b[size..];
-    }
-    None
-}
-
-fn avif_header(b: &[u8]) -> Result<Header> {
-    // meta is a full box (4 bytes of version/flags before its children).
-    let meta = find_box(b, b"meta").ok_or_else(|| truncated("AVIF"))?;
-    let ipco = meta
-        .get(4..)
-        .and_then(|m| find_box(m, b"iprp"))
-        .and_then(|p| find_box(p, b"ipco"))
-        .ok_or_else(|| truncated("AVIF"))?;
-    let ispe = find_box(ipco, b"ispe").ok_or_else(|| truncated("AVIF"))?;
-    let width = be32(ispe, 4).ok_or_else(|| truncated("AVIF"))?;
-    let height = be32(ispe, 8).ok_or_else(|| truncated("AVIF"))?;
-    let has_alpha = ipco
-        .windows(b"auxiliary:alpha".len())
-        .any(|w| w == b"auxiliary:alpha");
-    Ok(Header::plain(ImageFormat::Avif, width, height, has_alpha))
 }
 
 #[cfg(test)]

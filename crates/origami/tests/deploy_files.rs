@@ -183,6 +183,40 @@ fn dockerfile_builds_release_and_runs_unprivileged_with_a_healthcheck() {
             "{tool} installed in the builder"
         );
     }
+    // Every library scripts/setup.sh installs for the build (a `-dev` package) is in the
+    // builder, and its runtime library in the runtime stage.
+    let setup = read("scripts/setup.sh");
+    let dev_packages: Vec<&str> = setup
+        .split(|c: char| c.is_whitespace() || ":\"');,`(".contains(c))
+        .filter(|word| word.starts_with("lib") && word.ends_with("-dev"))
+        .collect();
+    assert!(dev_packages.contains(&"libheif-dev"), "{dev_packages:?}");
+    let mut dev_packages = dev_packages;
+    dev_packages.sort_unstable();
+    dev_packages.dedup();
+    let runtime_library = |dev: &str| match dev {
+        "libheif-dev" => "libheif1",
+        other => panic!("{other}: name its runtime package here"),
+    };
+    let runtime_runs: Vec<String> = runtime_stage()
+        .into_iter()
+        .filter(|(k, _)| k == "RUN")
+        .map(|(_, a)| a)
+        .collect();
+    for dev in dev_packages {
+        assert!(
+            runs.iter()
+                .any(|r| r.contains("apt-get install") && r.contains(dev)),
+            "{dev} (scripts/setup.sh) installed in the builder"
+        );
+        let library = runtime_library(dev);
+        assert!(
+            runtime_runs
+                .iter()
+                .any(|r| r.contains("apt-get install") && r.contains(library)),
+            "{library} installed in the runtime stage"
+        );
+    }
     assert!(
         all.iter().all(|(_, a)| !a.contains("target-cpu=native")),
         "the image must run on any x86-64"

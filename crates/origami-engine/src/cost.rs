@@ -89,7 +89,7 @@ fn decode_weights(format: ImageFormat, progressive: bool) -> (f64, f64) {
         ImageFormat::Png => (0.0, ns::PNG_DECODED),
         ImageFormat::WebP => (0.0, ns::WEBP_DECODED),
         ImageFormat::Gif => (0.0, ns::GIF_DECODED),
-        ImageFormat::Avif | ImageFormat::Heic => (0.0, ns::AVIF_DECODED),
+        ImageFormat::Avif | ImageFormat::Heic | ImageFormat::Jxl => (0.0, ns::AVIF_DECODED),
         // Not calibrated (`benches/calibrate.py` has no such sources): weighed like PNG, whose
         // decoders (inflate or LZW, then a conversion) do comparable work per pixel; BMP and
         // QOI are cheaper.

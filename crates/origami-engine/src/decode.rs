@@ -127,6 +127,7 @@ fn decode_checked(
             decode_with_image(decoder, limits)?
         }
         ImageFormat::Avif | ImageFormat::Heic => crate::heif::decode(header.info.format, bytes)?,
+        ImageFormat::Jxl => (crate::jxl::decode(bytes, limits)?, None),
     };
     let bitmap = match icc {
         Some(profile) => color::to_srgb(bitmap, &profile)?,

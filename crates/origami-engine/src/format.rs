@@ -21,6 +21,8 @@ pub enum ImageFormat {
     Gif,
     /// HEIC/HEIF (input only): HEVC in HEIF, as iPhones write it (grids, alpha, `irot`).
     Heic,
+    /// JPEG XL (input only): the first frame, in sRGB.
+    Jxl,
     /// TIFF (input only): 8 or 16 bits, grey, RGB or RGBA, uncompressed, LZW, Deflate or
     /// PackBits; the first image of the file.
     Tiff,
@@ -44,8 +46,9 @@ impl ImageFormat {
 
     /// The formats read as input only: originals may be uploaded in them, derivatives are
     /// never made in them.
-    pub const INPUT_ONLY: [ImageFormat; 5] = [
+    pub const INPUT_ONLY: [ImageFormat; 6] = [
         ImageFormat::Heic,
+        ImageFormat::Jxl,
         ImageFormat::Tiff,
         ImageFormat::Bmp,
         ImageFormat::Ico,
@@ -76,6 +79,10 @@ impl ImageFormat {
             Some(ImageFormat::Avif)
         } else if is_heic(bytes) {
             Some(ImageFormat::Heic)
+        } else if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0cJXL \r\n\x87\n")
+        {
+            // A bare codestream, or the container's signature box.
+            Some(ImageFormat::Jxl)
         } else if is_tiff(bytes) {
             Some(ImageFormat::Tiff)
         } else if is_bmp(bytes) {
@@ -101,6 +108,7 @@ impl ImageFormat {
             "avif" => Some(ImageFormat::Avif),
             "gif" => Some(ImageFormat::Gif),
             "heic" | "heif" => Some(ImageFormat::Heic),
+            "jxl" => Some(ImageFormat::Jxl),
             "tif" | "tiff" => Some(ImageFormat::Tiff),
             "bmp" => Some(ImageFormat::Bmp),
             "ico" => Some(ImageFormat::Ico),
@@ -118,6 +126,7 @@ impl ImageFormat {
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
             ImageFormat::Heic => "heic",
+            ImageFormat::Jxl => "jxl",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",
@@ -134,6 +143,7 @@ impl ImageFormat {
             ImageFormat::Avif => "image/avif",
             ImageFormat::Gif => "image/gif",
             ImageFormat::Heic => "image/heic",
+            ImageFormat::Jxl => "image/jxl",
             ImageFormat::Tiff => "image/tiff",
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Ico => "image/x-icon",
@@ -245,6 +255,7 @@ impl fmt::Display for ImageFormat {
             ImageFormat::Avif => "avif",
             ImageFormat::Gif => "gif",
             ImageFormat::Heic => "heic",
+            ImageFormat::Jxl => "jxl",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",

@@ -47,6 +47,7 @@ mod error;
 mod format;
 mod grammar;
 mod heif;
+mod jxl;
 mod limits;
 mod ops;
 mod orient;

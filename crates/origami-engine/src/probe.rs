@@ -92,8 +92,8 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
             EngineError::Unsupported("empty input".into())
         } else {
             EngineError::Unsupported(
-                "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, HEIC, TIFF, BMP, \
-                 ICO or QOI)"
+                "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, HEIC, JPEG XL, \
+                 TIFF, BMP, ICO or QOI)"
                     .into(),
             )
         }
@@ -104,6 +104,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         ImageFormat::Gif => gif_header(bytes),
         ImageFormat::WebP => webp_header(bytes),
         ImageFormat::Avif | ImageFormat::Heic => crate::heif::header(format, bytes),
+        ImageFormat::Jxl => crate::jxl::header(bytes),
         ImageFormat::Tiff => decoder_header(
             format,
             image::codecs::tiff::TiffDecoder::new(std::io::Cursor::new(bytes)),

@@ -4,7 +4,8 @@
 //! TIFF, BMP, ICO and QOI are written by
 //! `cargo run -p origami-engine --example make_input_fixtures`; the HEIC and AVIF files by
 //! libheif's `heif-enc` (x265 and aom; `-b 10` for 10 bits) and by Origami's own AVIF encoder
-//! (`quadrants-ravif.avif`), from the same picture (see fixtures/README.md).
+//! (`quadrants-ravif.avif`), the JPEG XL files by libjxl's `cjxl`, from the same picture (see
+//! fixtures/README.md).
 
 #![allow(clippy::unwrap_used)]
 
@@ -16,7 +17,10 @@ use origami_engine::{
 };
 
 /// (file, format, has alpha): each shows the 64x48 quadrant picture upright.
-const INPUTS: [(&str, ImageFormat, bool); 13] = [
+const INPUTS: [(&str, ImageFormat, bool); 16] = [
+    ("inputs/quadrants.jxl", ImageFormat::Jxl, false),
+    ("inputs/quadrants-alpha.jxl", ImageFormat::Jxl, true),
+    ("inputs/quadrants-16bit-lossy.jxl", ImageFormat::Jxl, false),
     ("inputs/quadrants.heic", ImageFormat::Heic, false),
     ("inputs/quadrants-alpha.heic", ImageFormat::Heic, true),
     ("inputs/quadrants-10bit.heic", ImageFormat::Heic, false),
@@ -55,7 +59,7 @@ fn every_input_format_is_probed_and_decoded_upright_with_its_colours() {
         // HEIC and AVIF are lossy (and chroma-subsampled): colours within a tolerance, away
         // from the quadrants' edges.
         let tolerance = match format {
-            ImageFormat::Heic | ImageFormat::Avif => 24,
+            ImageFormat::Heic | ImageFormat::Avif | ImageFormat::Jxl => 24,
             _ => 0,
         };
         let close = |got: [u8; 3], want: [u8; 3]| {
@@ -160,4 +164,33 @@ fn damaged_and_hostile_inputs_are_refused() {
             }
         }
     }
+}
+
+#[test]
+fn a_jpeg_xl_orientation_is_applied_like_the_jpeg_it_was_made_from() {
+    // `cjxl orient-6.jpg` keeps the EXIF orientation as the codestream's orientation 6.
+    let limits = Limits::default();
+    let jxl = fixture("inputs/orient-6.jxl");
+    let jpeg = fixture("orient-6.jpg");
+    let info = probe(&jxl).unwrap();
+    assert_eq!(info.format, ImageFormat::Jxl);
+    assert_eq!(
+        info.oriented_dimensions(),
+        probe(&jpeg).unwrap().oriented_dimensions()
+    );
+    let (a, b) = (
+        decode(&jxl, &limits).unwrap(),
+        decode(&jpeg, &limits).unwrap(),
+    );
+    assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    // The same upright picture: a lossless transcode of the JPEG's coefficients, so only the
+    // two decoders' rounding differs.
+    let worst = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(x, y)| (i16::from(*x) - i16::from(*y)).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 16, "largest difference {worst}");
 }

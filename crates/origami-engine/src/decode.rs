@@ -106,28 +106,34 @@ fn decode_checked(
                 image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
             decode_with_image(decoder, limits)?
         }
-        ImageFormat::Tiff => {
+        ImageFormat::Tiff => guarded(ImageFormat::Tiff, || {
             let decoder =
                 image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
-        ImageFormat::Bmp => {
+            decode_with_image(decoder, limits)
+        })?,
+        ImageFormat::Bmp => guarded(ImageFormat::Bmp, || {
             let decoder =
                 image::codecs::bmp::BmpDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
-        ImageFormat::Ico => {
+            decode_with_image(decoder, limits)
+        })?,
+        ImageFormat::Ico => guarded(ImageFormat::Ico, || {
             let decoder =
                 image::codecs::ico::IcoDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
-        ImageFormat::Qoi => {
+            decode_with_image(decoder, limits)
+        })?,
+        ImageFormat::Qoi => guarded(ImageFormat::Qoi, || {
             let decoder =
                 image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
+            decode_with_image(decoder, limits)
+        })?,
+        ImageFormat::Avif | ImageFormat::Heic => {
+            let format = header.info.format;
+            guarded(format, || crate::heif::decode(format, bytes))?
         }
-        ImageFormat::Avif | ImageFormat::Heic => crate::heif::decode(header.info.format, bytes)?,
-        ImageFormat::Jxl => (crate::jxl::decode(bytes, limits)?, None),
+        ImageFormat::Jxl => (
+            guarded(ImageFormat::Jxl, || crate::jxl::decode(bytes, limits))?,
+            None,
+        ),
     };
     let bitmap = match icc {
         Some(profile) => color::to_srgb(bitmap, &profile)?,
@@ -300,6 +306,18 @@ fn is_benign_warning(message: &str) -> bool {
     BENIGN.iter().any(|warning| message.contains(warning))
 }
 
+/// Runs a third-party decoder, turning a panic inside it into an error of the input: some
+/// decoders assert on layouts they do not handle (the `tiff` crate on a tiled planar file)
+/// instead of returning an error, and a file must never cost more than a 4xx. The decoders
+/// own their state, so nothing is left half-changed by the unwinding.
+pub(crate) fn guarded<T>(format: ImageFormat, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|_| {
+        Err(EngineError::Unsupported(format!(
+            "{format}: the decoder cannot read this file's layout"
+        )))
+    })
+}
+
 /// Decodes with an `image` crate decoder, bounded by `limits`; returns the bitmap and the
 /// embedded ICC profile, if any.
 fn decode_with_image(
@@ -327,5 +345,21 @@ pub(crate) fn image_error(err: ImageError) -> EngineError {
         ImageError::Limits(e) => EngineError::TooLarge(e.to_string()),
         ImageError::Unsupported(e) => EngineError::Unsupported(e.to_string()),
         other => EngineError::corrupt(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_decoder_is_an_unsupported_input() {
+        // Found over Pillow's test images: the `tiff` crate asserts on a tiled planar file.
+        let refused: Result<()> = guarded(ImageFormat::Tiff, || panic!("assertion failed"));
+        assert!(
+            matches!(&refused, Err(EngineError::Unsupported(m)) if m.contains("tiff")),
+            "{refused:?}"
+        );
+        assert_eq!(guarded(ImageFormat::Tiff, || Ok(7)).unwrap(), 7);
     }
 }

@@ -3,6 +3,7 @@
 
 use image::metadata::Orientation;
 
+use crate::decode::guarded;
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
 
@@ -103,24 +104,35 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         ImageFormat::Png => png_header(bytes),
         ImageFormat::Gif => gif_header(bytes),
         ImageFormat::WebP => webp_header(bytes),
-        ImageFormat::Avif | ImageFormat::Heic => crate::heif::header(format, bytes),
-        ImageFormat::Jxl => crate::jxl::header(bytes),
-        ImageFormat::Tiff => decoder_header(
-            format,
-            image::codecs::tiff::TiffDecoder::new(std::io::Cursor::new(bytes)),
-        ),
-        ImageFormat::Bmp => decoder_header(
-            format,
-            image::codecs::bmp::BmpDecoder::new(std::io::Cursor::new(bytes)),
-        ),
-        ImageFormat::Ico => decoder_header(
-            format,
-            image::codecs::ico::IcoDecoder::new(std::io::Cursor::new(bytes)),
-        ),
-        ImageFormat::Qoi => decoder_header(
-            format,
-            image::codecs::qoi::QoiDecoder::new(std::io::Cursor::new(bytes)),
-        ),
+        // Third-party parsers: a panic in one is an error of the input (see `guarded`).
+        ImageFormat::Avif | ImageFormat::Heic => {
+            guarded(format, || crate::heif::header(format, bytes))
+        }
+        ImageFormat::Jxl => guarded(format, || crate::jxl::header(bytes)),
+        ImageFormat::Tiff => guarded(format, || {
+            decoder_header(
+                format,
+                image::codecs::tiff::TiffDecoder::new(std::io::Cursor::new(bytes)),
+            )
+        }),
+        ImageFormat::Bmp => guarded(format, || {
+            decoder_header(
+                format,
+                image::codecs::bmp::BmpDecoder::new(std::io::Cursor::new(bytes)),
+            )
+        }),
+        ImageFormat::Ico => guarded(format, || {
+            decoder_header(
+                format,
+                image::codecs::ico::IcoDecoder::new(std::io::Cursor::new(bytes)),
+            )
+        }),
+        ImageFormat::Qoi => guarded(format, || {
+            decoder_header(
+                format,
+                image::codecs::qoi::QoiDecoder::new(std::io::Cursor::new(bytes)),
+            )
+        }),
     }?;
     if header.info.width == 0 || header.info.height == 0 {
         return Err(EngineError::corrupt(format!(

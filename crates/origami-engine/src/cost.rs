@@ -93,9 +93,11 @@ fn decode_weights(format: ImageFormat, progressive: bool) -> (f64, f64) {
         // Not calibrated (`benches/calibrate.py` has no such sources): weighed like PNG, whose
         // decoders (inflate or LZW, then a conversion) do comparable work per pixel; BMP and
         // QOI are cheaper.
-        ImageFormat::Tiff | ImageFormat::Bmp | ImageFormat::Ico | ImageFormat::Qoi => {
-            (0.0, ns::PNG_DECODED)
-        }
+        ImageFormat::Tiff
+        | ImageFormat::Bmp
+        | ImageFormat::Ico
+        | ImageFormat::Qoi
+        | ImageFormat::Svg => (0.0, ns::PNG_DECODED),
     }
 }
 

@@ -134,6 +134,10 @@ fn decode_checked(
             guarded(ImageFormat::Jxl, || crate::jxl::decode(bytes, limits))?,
             None,
         ),
+        ImageFormat::Svg => (
+            guarded(ImageFormat::Svg, || crate::svg::decode(bytes, min_size))?,
+            None,
+        ),
     };
     let bitmap = match icc {
         Some(profile) => color::to_srgb(bitmap, &profile)?,

@@ -23,6 +23,9 @@ pub enum ImageFormat {
     Heic,
     /// JPEG XL (input only): the first frame, in sRGB.
     Jxl,
+    /// SVG (input only): rasterised at its intrinsic size or smaller, without text or
+    /// embedded images.
+    Svg,
     /// TIFF (input only): 8 or 16 bits, grey, RGB or RGBA, uncompressed, LZW, Deflate or
     /// PackBits; the first image of the file.
     Tiff,
@@ -46,9 +49,10 @@ impl ImageFormat {
 
     /// The formats read as input only: originals may be uploaded in them, derivatives are
     /// never made in them.
-    pub const INPUT_ONLY: [ImageFormat; 6] = [
+    pub const INPUT_ONLY: [ImageFormat; 7] = [
         ImageFormat::Heic,
         ImageFormat::Jxl,
+        ImageFormat::Svg,
         ImageFormat::Tiff,
         ImageFormat::Bmp,
         ImageFormat::Ico,
@@ -91,6 +95,8 @@ impl ImageFormat {
             Some(ImageFormat::Ico)
         } else if bytes.starts_with(b"qoif") {
             Some(ImageFormat::Qoi)
+        } else if is_svg(bytes) {
+            Some(ImageFormat::Svg)
         } else {
             None
         }
@@ -109,6 +115,7 @@ impl ImageFormat {
             "gif" => Some(ImageFormat::Gif),
             "heic" | "heif" => Some(ImageFormat::Heic),
             "jxl" => Some(ImageFormat::Jxl),
+            "svg" => Some(ImageFormat::Svg),
             "tif" | "tiff" => Some(ImageFormat::Tiff),
             "bmp" => Some(ImageFormat::Bmp),
             "ico" => Some(ImageFormat::Ico),
@@ -127,6 +134,7 @@ impl ImageFormat {
             ImageFormat::Gif => "gif",
             ImageFormat::Heic => "heic",
             ImageFormat::Jxl => "jxl",
+            ImageFormat::Svg => "svg",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",
@@ -144,6 +152,7 @@ impl ImageFormat {
             ImageFormat::Gif => "image/gif",
             ImageFormat::Heic => "image/heic",
             ImageFormat::Jxl => "image/jxl",
+            ImageFormat::Svg => "image/svg+xml",
             ImageFormat::Tiff => "image/tiff",
             ImageFormat::Bmp => "image/bmp",
             ImageFormat::Ico => "image/x-icon",
@@ -192,6 +201,20 @@ fn is_heic(bytes: &[u8]) -> bool {
     bytes
         .get(16..end)
         .is_some_and(|brands| brands.chunks_exact(4).any(heif_brand))
+}
+
+/// XML text (after an optional byte-order mark and white space) whose first 4 KiB hold an
+/// `<svg` element.
+fn is_svg(bytes: &[u8]) -> bool {
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(text) = start.map(|at| &text[at..]) else {
+        return false;
+    };
+    text.starts_with(b"<")
+        && text[..text.len().min(4096)]
+            .windows(4)
+            .any(|w| w == b"<svg")
 }
 
 /// A TIFF byte-order mark and magic number: `II*\0` or `MM\0*` (classic), `II+\0` or `MM\0+`
@@ -256,6 +279,7 @@ impl fmt::Display for ImageFormat {
             ImageFormat::Gif => "gif",
             ImageFormat::Heic => "heic",
             ImageFormat::Jxl => "jxl",
+            ImageFormat::Svg => "svg",
             ImageFormat::Tiff => "tiff",
             ImageFormat::Bmp => "bmp",
             ImageFormat::Ico => "ico",

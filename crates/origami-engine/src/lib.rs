@@ -57,6 +57,7 @@ mod probe;
 mod resample;
 mod resize;
 mod smart;
+mod svg;
 mod working_copy;
 
 pub use bitmap::{Bitmap, Channels};

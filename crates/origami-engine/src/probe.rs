@@ -94,7 +94,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
         } else {
             EngineError::Unsupported(
                 "not a recognised image (expected JPEG, PNG, WebP, AVIF, GIF, HEIC, JPEG XL, \
-                 TIFF, BMP, ICO or QOI)"
+                 SVG, TIFF, BMP, ICO or QOI)"
                     .into(),
             )
         }
@@ -109,6 +109,7 @@ pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
             guarded(format, || crate::heif::header(format, bytes))
         }
         ImageFormat::Jxl => guarded(format, || crate::jxl::header(bytes)),
+        ImageFormat::Svg => guarded(format, || crate::svg::header(bytes)),
         ImageFormat::Tiff => guarded(format, || {
             decoder_header(
                 format,

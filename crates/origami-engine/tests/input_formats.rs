@@ -1,11 +1,11 @@
-//! The formats added as inputs (HEIC, AVIF, TIFF, BMP, ICO, QOI): probed from their headers,
+//! The formats added as inputs (HEIC, AVIF, JPEG XL, SVG, TIFF, BMP, ICO, QOI): probed from their headers,
 //! decoded upright with the right colours, refused as outputs (AVIF is an output too), and
 //! damaged or hostile files refused with a 4xx-class error. The fixtures (`fixtures/inputs/`):
 //! TIFF, BMP, ICO and QOI are written by
 //! `cargo run -p origami-engine --example make_input_fixtures`; the HEIC and AVIF files by
 //! libheif's `heif-enc` (x265 and aom; `-b 10` for 10 bits) and by Origami's own AVIF encoder
 //! (`quadrants-ravif.avif`), the JPEG XL files by libjxl's `cjxl`, from the same picture (see
-//! fixtures/README.md).
+//! fixtures/README.md); the SVGs are hand-written text.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,7 +17,8 @@ use origami_engine::{
 };
 
 /// (file, format, has alpha): each shows the 64x48 quadrant picture upright.
-const INPUTS: [(&str, ImageFormat, bool); 16] = [
+const INPUTS: [(&str, ImageFormat, bool); 17] = [
+    ("inputs/quadrants.svg", ImageFormat::Svg, true),
     ("inputs/quadrants.jxl", ImageFormat::Jxl, false),
     ("inputs/quadrants-alpha.jxl", ImageFormat::Jxl, true),
     ("inputs/quadrants-16bit-lossy.jxl", ImageFormat::Jxl, false),
@@ -193,4 +194,65 @@ fn a_jpeg_xl_orientation_is_applied_like_the_jpeg_it_was_made_from() {
         .max()
         .unwrap();
     assert!(worst <= 16, "largest difference {worst}");
+}
+
+#[test]
+fn hostile_svgs_read_nothing_outside_the_file_and_are_refused() {
+    let limits = Limits::default();
+    let png = |name: &str| transform(&fixture(name), &Pipeline::new(), ImageFormat::Png, &limits);
+    // Entity expansion: refused by the parser's own bounds, not expanded a billion times.
+    assert!(matches!(
+        png("inputs/billion-laughs.svg"),
+        Err(EngineError::Corrupt(_))
+    ));
+    // An external entity is never fetched: referencing it is an error.
+    assert!(matches!(
+        png("inputs/external-entity.svg"),
+        Err(EngineError::Corrupt(_))
+    ));
+    // Images by relative path, absolute path and URL are not loaded: only the one black
+    // pixel the file draws itself is there.
+    let out = png("inputs/external-refs.svg").unwrap();
+    let bitmap = decode(&out.bytes, &limits).unwrap();
+    assert_eq!(bitmap.pixel(0, 0), [0, 0, 0, 255]);
+    for (x, y) in [(10, 10), (40, 30), (63, 47)] {
+        assert_eq!(bitmap.pixel(x, y)[3], 0, "nothing drawn at {x},{y}");
+    }
+    // A huge declared size is over the pixel limit, found from the header.
+    assert!(matches!(
+        check_limits(&fixture("inputs/huge.svg"), &limits),
+        Err(EngineError::TooLarge(_))
+    ));
+    // Deep nesting and node floods stop at the parser's node limit.
+    let deep = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\">{}{}</svg>",
+        "<g>".repeat(300_000),
+        "</g>".repeat(300_000)
+    );
+    assert!(matches!(
+        transform(deep.as_bytes(), &Pipeline::new(), ImageFormat::Png, &limits),
+        Err(EngineError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn an_svg_is_rasterised_at_the_size_the_pipeline_needs() {
+    let limits = Limits::default();
+    let svg = fixture("inputs/quadrants.svg");
+    // Shrunk on load like a JPEG: a 16x12 thumbnail does not need the full raster.
+    for (ops, size) in [
+        ("fit/16/16", (16, 12)),
+        ("thumb/32/32", (32, 32)),
+        ("", (64, 48)),
+    ] {
+        let pipeline: Pipeline = ops.parse().unwrap();
+        let out = transform(&svg, &pipeline, ImageFormat::Png, &limits).unwrap();
+        assert_eq!((out.width, out.height), size, "{ops}");
+        let bitmap = decode(&out.bytes, &limits).unwrap();
+        let [r, g, b, a] = bitmap.pixel(1, 1);
+        assert!(
+            r > 240 && g < 16 && b < 16 && a == 255,
+            "{ops}: {r},{g},{b},{a}"
+        );
+    }
 }

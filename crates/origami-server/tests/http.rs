@@ -1318,6 +1318,7 @@ async fn input_only_formats_upload_and_make_derivatives() {
         ("inputs/quadrants-10bit.heic", "heic", "image/heic"),
         ("inputs/quadrants-alpha.avif", "avif", "image/avif"),
         ("inputs/quadrants.jxl", "jxl", "image/jxl"),
+        ("inputs/quadrants.svg", "svg", "image/svg+xml"),
         ("inputs/quadrants-lzw.tiff", "tiff", "image/tiff"),
         ("inputs/quadrants-orient-6.tiff", "tiff", "image/tiff"),
         ("inputs/quadrants.bmp", "bmp", "image/bmp"),

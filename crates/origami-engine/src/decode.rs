@@ -2,16 +2,18 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageError};
+use image::{DynamicImage, ImageDecoder};
 use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
 use crate::bitmap::{Bitmap, Channels};
 use crate::color;
+use crate::decoder_errors::{guarded, image_error};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
+use crate::header::{Header, ImageInfo};
 use crate::limits::Limits;
 use crate::orient;
-use crate::probe::{self, Header, ImageInfo};
+use crate::probe;
 
 /// An input whose header has been read and checked against the limits. [`decode`] takes
 /// nothing else, so no pixel buffer can be allocated for an image that was not checked, and
@@ -310,18 +312,6 @@ fn is_benign_warning(message: &str) -> bool {
     BENIGN.iter().any(|warning| message.contains(warning))
 }
 
-/// Runs a third-party decoder, turning a panic inside it into an error of the input: some
-/// decoders assert on layouts they do not handle (the `tiff` crate on a tiled planar file)
-/// instead of returning an error, and a file must never cost more than a 4xx. The decoders
-/// own their state, so nothing is left half-changed by the unwinding.
-pub(crate) fn guarded<T>(format: ImageFormat, decode: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|_| {
-        Err(EngineError::Unsupported(format!(
-            "{format}: the decoder cannot read this file's layout"
-        )))
-    })
-}
-
 /// Decodes with an `image` crate decoder, bounded by `limits`; returns the bitmap and the
 /// embedded ICC profile, if any.
 fn decode_with_image(
@@ -342,28 +332,4 @@ fn decode_with_image(
         Bitmap::new(w, h, Channels::Rgb, image.into_rgb8().into_raw())?
     };
     Ok((bitmap, icc))
-}
-
-pub(crate) fn image_error(err: ImageError) -> EngineError {
-    match err {
-        ImageError::Limits(e) => EngineError::TooLarge(e.to_string()),
-        ImageError::Unsupported(e) => EngineError::Unsupported(e.to_string()),
-        other => EngineError::corrupt(other),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_panicking_decoder_is_an_unsupported_input() {
-        // Found over Pillow's test images: the `tiff` crate asserts on a tiled planar file.
-        let refused: Result<()> = guarded(ImageFormat::Tiff, || panic!("assertion failed"));
-        assert!(
-            matches!(&refused, Err(EngineError::Unsupported(m)) if m.contains("tiff")),
-            "{refused:?}"
-        );
-        assert_eq!(guarded(ImageFormat::Tiff, || Ok(7)).unwrap(), 7);
-    }
 }

@@ -180,27 +180,12 @@ impl ImageFormat {
 /// An ISO-BMFF `ftyp` box naming a HEIF brand (HEVC images and sequences, or the generic
 /// `mif1`/`msf1`), when it is not AVIF (checked first).
 fn is_heic(bytes: &[u8]) -> bool {
-    let Some(head) = bytes.get(..12).filter(|h| &h[4..8] == b"ftyp") else {
-        return false;
-    };
-    let heif_brand = |brand: &[u8]| {
+    has_ftyp_brand(bytes, |brand| {
         matches!(
             brand,
             b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
         )
-    };
-    if heif_brand(&head[8..12]) {
-        return true;
-    }
-    let box_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let end = if box_len == 0 {
-        bytes.len()
-    } else {
-        box_len.min(bytes.len())
-    };
-    bytes
-        .get(16..end)
-        .is_some_and(|brands| brands.chunks_exact(4).any(heif_brand))
+    })
 }
 
 /// XML text (after an optional byte-order mark and white space) whose first 4 KiB hold an
@@ -249,11 +234,16 @@ fn is_ico(bytes: &[u8]) -> bool {
 /// Whether `bytes` start with an ISO-BMFF `ftyp` box whose major brand, or a compatible brand
 /// within the box (as far as `bytes` go), is `avif` (still image) or `avis` (sequence).
 fn is_avif(bytes: &[u8]) -> bool {
+    has_ftyp_brand(bytes, |brand| brand == b"avif" || brand == b"avis")
+}
+
+/// Whether `bytes` start with an ISO-BMFF `ftyp` box whose major brand, or one of its
+/// compatible brands within the box (as far as `bytes` go), is `wanted`.
+fn has_ftyp_brand(bytes: &[u8], wanted: impl Fn(&[u8]) -> bool) -> bool {
     let Some(head) = bytes.get(..12).filter(|h| &h[4..8] == b"ftyp") else {
         return false;
     };
-    let is_avif_brand = |brand: &[u8]| brand == b"avif" || brand == b"avis";
-    if is_avif_brand(&head[8..12]) {
+    if wanted(&head[8..12]) {
         return true;
     }
     let box_len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
@@ -266,7 +256,7 @@ fn is_avif(bytes: &[u8]) -> bool {
     // Compatible brands follow the major brand and the 4-byte minor version.
     bytes
         .get(16..end)
-        .is_some_and(|brands| brands.chunks_exact(4).any(is_avif_brand))
+        .is_some_and(|brands| brands.chunks_exact(4).any(wanted))
 }
 
 impl fmt::Display for ImageFormat {

@@ -17,7 +17,7 @@ use libheif_rs::{
 use crate::bitmap::{Bitmap, Channels};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
-use crate::probe::{Header, ImageInfo};
+use crate::header::{Header, ImageInfo};
 
 /// libheif's global state: initialised once, kept for the life of the process.
 static LIBHEIF: LazyLock<LibHeif> = LazyLock::new(LibHeif::new);

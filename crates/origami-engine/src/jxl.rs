@@ -14,8 +14,8 @@ use jxl_oxide::{
 use crate::bitmap::{Bitmap, Channels};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
+use crate::header::{Header, ImageInfo};
 use crate::limits::Limits;
-use crate::probe::{Header, ImageInfo};
 
 /// A decoder on the calling thread whose allocations stop at what `limits` allow: jxl-oxide
 /// renders in 32-bit floats, up to 4 channels, plus its own working buffers.

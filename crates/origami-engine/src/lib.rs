@@ -42,10 +42,12 @@ mod blur;
 mod color;
 mod cost;
 mod decode;
+mod decoder_errors;
 mod encode;
 mod error;
 mod format;
 mod grammar;
+mod header;
 mod heif;
 mod jxl;
 mod limits;
@@ -64,11 +66,11 @@ pub use bitmap::{Bitmap, Channels};
 pub use cost::Cost;
 pub use error::{EngineError, Result};
 pub use format::ImageFormat;
+pub use header::ImageInfo;
 pub use limits::Limits;
 pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
 pub use plan::{plan, plan_with_options, Plan, TransformOptions, Transformed};
-pub use probe::ImageInfo;
 pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 
 /// Version of the engine's output for given inputs. It is part of every derivative's ETag and

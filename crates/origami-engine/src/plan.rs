@@ -9,9 +9,9 @@ use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
+use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
-use crate::probe::ImageInfo;
 use crate::{blur, encode, orient, resize};
 
 /// The result of [`Plan::run`] (and [`transform`](crate::transform)).

@@ -14,7 +14,7 @@ use resvg::usvg::{ImageHrefResolver, Options, Tree};
 use crate::bitmap::{Bitmap, Channels};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
-use crate::probe::{Header, ImageInfo};
+use crate::header::Header;
 
 /// XML nodes parsed at most: far above real icons and illustrations (a detailed map is a few
 /// tens of thousands), and a bound on what an entity-expansion or deeply nested file costs.
@@ -62,22 +62,7 @@ fn intrinsic_size(tree: &Tree) -> Result<(u32, u32)> {
 /// The header facts of an SVG: its intrinsic size, alpha (a transparent background).
 pub(crate) fn header(bytes: &[u8]) -> Result<Header> {
     let (width, height) = intrinsic_size(&tree(bytes)?)?;
-    Ok(Header {
-        info: ImageInfo {
-            format: ImageFormat::Svg,
-            width,
-            height,
-            orientation: 1,
-            has_alpha: true,
-            progressive: false,
-            has_icc_profile: false,
-        },
-        icc_profile: None,
-        adobe: false,
-        coefficient_bytes: 0,
-        sixteen_bit: false,
-        stray_ranges: Vec::new(),
-    })
+    Ok(Header::plain(ImageFormat::Svg, width, height, true))
 }
 
 /// Rasterises the SVG at its intrinsic size, or smaller down to `min_size` when the pipeline

@@ -19,11 +19,11 @@ use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
+use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
 use crate::placeholder::{self, ThumbHash};
 use crate::plan::{self, Transformed};
-use crate::probe::ImageInfo;
 use crate::{encode, resample, resize};
 
 /// An original is worth a working copy when its long side is at least this many times the

@@ -22,11 +22,41 @@ fn is_srgb(profile: &ColorProfile) -> bool {
 /// Converts an RGB or RGBA bitmap whose pixels are in the colour space of the ICC `profile` to
 /// sRGB. A profile that cannot be parsed or does not describe RGB data is ignored (the pixels
 /// are taken as sRGB), as browsers do.
-pub(crate) fn to_srgb(mut bitmap: Bitmap, profile: &[u8]) -> Result<Bitmap> {
+pub(crate) fn to_srgb(bitmap: Bitmap, profile: &[u8]) -> Result<Bitmap> {
     let Ok(source) = ColorProfile::new_from_slice(profile) else {
         return Ok(bitmap);
     };
-    if source.color_space != DataColorSpace::Rgb || is_srgb(&source) {
+    profile_to_srgb(bitmap, &source)
+}
+
+/// The colour profile that CICP code points (ITU-T H.273: colour primaries and transfer
+/// characteristics, as an AVIF's or HEIC's `nclx` box names them) describe, when they describe
+/// an SDR RGB space moxcms knows; `None` otherwise (unspecified, HDR transfers), and the
+/// pixels are then taken as sRGB.
+pub(crate) fn cicp_profile(primaries: u8, transfer: u8) -> Option<ColorProfile> {
+    use moxcms::{CicpColorPrimaries, CicpProfile, MatrixCoefficients, TransferCharacteristics};
+    let transfer = TransferCharacteristics::try_from(transfer).ok()?;
+    if matches!(
+        transfer,
+        TransferCharacteristics::Smpte2084 | TransferCharacteristics::Hlg
+    ) {
+        return None;
+    }
+    let cicp = CicpProfile {
+        color_primaries: CicpColorPrimaries::try_from(primaries).ok()?,
+        transfer_characteristics: transfer,
+        // The pixels reach this point as RGB: the matrix has been applied already.
+        matrix_coefficients: MatrixCoefficients::Identity,
+        full_range: true,
+    };
+    let profile = ColorProfile::new_from_cicp(cicp);
+    (profile.red_trc.is_some()).then_some(profile)
+}
+
+/// Converts an RGB or RGBA bitmap in the colour space of `source` to sRGB (nothing to do when
+/// it is sRGB already, or not RGB).
+pub(crate) fn profile_to_srgb(mut bitmap: Bitmap, source: &ColorProfile) -> Result<Bitmap> {
+    if source.color_space != DataColorSpace::Rgb || is_srgb(source) {
         return Ok(bitmap);
     }
     let layout = match bitmap.channels() {

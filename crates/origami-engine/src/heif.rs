@@ -4,8 +4,10 @@
 //! reports the size after them, so these images reach the pipeline upright with orientation
 //! 1; an EXIF orientation inside a HEIF file describes the same turn and is not applied again.
 //! Samples over 8 bits are reduced to 8 by libheif; an ICC profile is converted to sRGB like a
-//! JPEG's. Images with `nclx` colour (most AVIFs) are taken as sRGB: libheif converts their
-//! YCbCr with the matrix they name, but wide-gamut primaries are not converted.
+//! JPEG's. Images with `nclx` colour (most AVIFs, and HEICs from many cameras) have their
+//! YCbCr converted by libheif with the matrix they name, and their primaries and transfer
+//! (Display P3, BT.2020 SDR, ...) converted to sRGB here; HDR transfers (PQ, HLG) are taken
+//! as sRGB.
 
 use std::sync::LazyLock;
 
@@ -112,5 +114,18 @@ pub(crate) fn decode(format: ImageFormat, bytes: &[u8]) -> Result<(Bitmap, Optio
         data.extend_from_slice(&plane.data[y * plane.stride..y * plane.stride + row]);
     }
     let bitmap = Bitmap::new(plane.width, plane.height, channels, data)?;
-    Ok((bitmap, icc_profile(&handle)))
+    let icc = icc_profile(&handle);
+    if icc.is_none() {
+        if let Some(nclx) = handle.color_profile_nclx() {
+            let primaries = nclx.color_primaries() as u32;
+            let transfer = nclx.transfer_characteristics() as u32;
+            if let (Ok(primaries), Ok(transfer)) = (u8::try_from(primaries), u8::try_from(transfer))
+            {
+                if let Some(profile) = crate::color::cicp_profile(primaries, transfer) {
+                    return Ok((crate::color::profile_to_srgb(bitmap, &profile)?, None));
+                }
+            }
+        }
+    }
+    Ok((bitmap, icc))
 }

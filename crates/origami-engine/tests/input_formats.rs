@@ -256,3 +256,64 @@ fn an_svg_is_rasterised_at_the_size_the_pipeline_needs() {
         );
     }
 }
+
+#[test]
+fn display_p3_named_by_nclx_is_converted_to_srgb() {
+    // Four flat patches whose values are Display P3 (sRGB transfer), in a lossless RGB AVIF
+    // whose `nclx` box names primaries 12 (P3) and transfer 13 (sRGB); no ICC profile.
+    let p3 = [
+        [200, 100, 50],
+        [50, 180, 90],
+        [90, 60, 210],
+        [128, 128, 128],
+    ];
+    // The reference conversion: undo the transfer, P3 -> sRGB in linear light (both D65),
+    // clip, redo the transfer.
+    let decode_trc = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let encode_trc = |l: f64| {
+        let l = l.clamp(0.0, 1.0);
+        let c = if l <= 0.003_130_8 {
+            12.92 * l
+        } else {
+            1.055 * l.powf(1.0 / 2.4) - 0.055
+        };
+        (c * 255.0).round() as i16
+    };
+    let matrix = [
+        [1.224_940_2, -0.224_940_4, 0.0],
+        [-0.042_056_9, 1.042_057_1, 0.0],
+        [-0.019_637_6, -0.078_636_1, 1.098_273_5],
+    ];
+    let bitmap = decode(&fixture("inputs/display-p3-nclx.avif"), &Limits::default()).unwrap();
+    for (patch, (x, y)) in p3.iter().zip([(16, 12), (48, 12), (16, 36), (48, 36)]) {
+        let linear = patch.map(decode_trc);
+        let expected: Vec<i16> = matrix
+            .iter()
+            .map(|row| encode_trc(row.iter().zip(linear).map(|(m, v)| m * v).sum()))
+            .collect();
+        let got = bitmap.pixel(x, y);
+        let worst = (0..3)
+            .map(|c| (i16::from(got[c]) - expected[c]).abs())
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 3,
+            "P3 {patch:?}: got {got:?}, expected sRGB {expected:?}"
+        );
+        // And it did change: taken as sRGB, the saturated patches would be off by more.
+        if patch[0] != patch[1] {
+            let unconverted = (0..3)
+                .map(|c| (i16::from(patch[c]) - expected[c]).abs())
+                .max()
+                .unwrap();
+            assert!(unconverted > 6, "{patch:?} is not a useful test patch");
+        }
+    }
+}

@@ -31,7 +31,7 @@ pub enum ImageFormat {
     Tiff,
     /// BMP (input only): Windows bitmaps, 1 to 32 bits, RLE included.
     Bmp,
-    /// ICO (input only): the largest image of the icon, BMP- or PNG-encoded.
+    /// ICO and CUR (input only): the largest image of the icon or cursor, BMP- or PNG-encoded.
     Ico,
     /// QOI (input only): the Quite OK Image format.
     Qoi,
@@ -118,7 +118,7 @@ impl ImageFormat {
             "svg" => Some(ImageFormat::Svg),
             "tif" | "tiff" => Some(ImageFormat::Tiff),
             "bmp" => Some(ImageFormat::Bmp),
-            "ico" => Some(ImageFormat::Ico),
+            "ico" | "cur" => Some(ImageFormat::Ico),
             "qoi" => Some(ImageFormat::Qoi),
             _ => None,
         }
@@ -223,10 +223,11 @@ fn is_bmp(bytes: &[u8]) -> bool {
         })
 }
 
-/// An icon directory: reserved 0, type 1 (icon), at least one entry whose reserved byte is 0.
+/// An icon directory: reserved 0, type 1 (icon) or 2 (cursor), at least one entry whose
+/// reserved byte is 0.
 fn is_ico(bytes: &[u8]) -> bool {
     bytes.len() >= 22
-        && bytes[..4] == [0, 0, 1, 0]
+        && (bytes[..4] == [0, 0, 1, 0] || bytes[..4] == [0, 0, 2, 0])
         && u16::from_le_bytes([bytes[4], bytes[5]]) > 0
         && bytes[9] == 0
 }
@@ -395,12 +396,15 @@ mod tests {
         bmp.extend_from_slice(&40u32.to_le_bytes());
         let mut ico = vec![0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0];
         ico.resize(22, 0);
+        let mut cur = ico.clone();
+        cur[2] = 2;
         for (head, expected) in [
             (&b"II*\0\x08\0\0\0"[..], Some(ImageFormat::Tiff)),
             (&b"MM\0*\0\0\0\x08"[..], Some(ImageFormat::Tiff)),
             (&b"II+\0\x08\0\0\0"[..], Some(ImageFormat::Tiff)),
             (&bmp[..], Some(ImageFormat::Bmp)),
             (&ico[..], Some(ImageFormat::Ico)),
+            (&cur[..], Some(ImageFormat::Ico)),
             (
                 &b"qoif\0\0\0\x01\0\0\0\x01\x04\0"[..],
                 Some(ImageFormat::Qoi),

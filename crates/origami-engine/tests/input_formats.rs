@@ -17,7 +17,8 @@ use origami_engine::{
 };
 
 /// (file, format, has alpha): each shows the 64x48 quadrant picture upright.
-const INPUTS: [(&str, ImageFormat, bool); 17] = [
+const INPUTS: [(&str, ImageFormat, bool); 18] = [
+    ("inputs/quadrants.cur", ImageFormat::Ico, true),
     ("inputs/quadrants.svg", ImageFormat::Svg, true),
     ("inputs/quadrants.jxl", ImageFormat::Jxl, false),
     ("inputs/quadrants-alpha.jxl", ImageFormat::Jxl, true),

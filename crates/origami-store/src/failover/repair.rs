@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::breaker::Permit;
 use super::queue::{RepairOutcome, TaskKind};
 use super::shared::Inner;
 use crate::blob::Blob;
@@ -110,22 +111,11 @@ impl Inner {
             return self.deferred(target);
         };
         let timeout = self.config.write_timeout;
-        match region
+        let result = region
             .layered
             .run("delete", timeout, region.store.delete(&hash))
-            .await
-        {
-            Ok(_) => {
-                permit.success();
-                RepairOutcome::Done
-            }
-            Err(err) => {
-                let message = err.to_string();
-                permit.failure(&message);
-                tracing::debug!(%hash, region = %region.name, error = %message, "queued delete failed");
-                RepairOutcome::Failed
-            }
-        }
+            .await;
+        written(result, permit, hash, &region.name, "queued delete")
     }
 
     /// A task put off until region `target`'s breaker lets a probe through.
@@ -200,17 +190,28 @@ impl Inner {
             .layered
             .run("repair", timeout, region.store.put(&blob))
             .await;
-        match result {
-            Ok(_) => {
-                permit.success();
-                RepairOutcome::Done
-            }
-            Err(err) => {
-                let message = err.to_string();
-                permit.failure(&message);
-                tracing::debug!(%hash, region = %region.name, error = %message, "repair write failed");
-                RepairOutcome::Failed
-            }
+        written(result, permit, hash, &region.name, "repair write")
+    }
+}
+
+/// The outcome of a background write (`what`) of `hash` to `region`, reported to its breaker.
+fn written<T>(
+    result: Result<T, StoreError>,
+    permit: Permit,
+    hash: ContentHash,
+    region: &str,
+    what: &str,
+) -> RepairOutcome {
+    match result {
+        Ok(_) => {
+            permit.success();
+            RepairOutcome::Done
+        }
+        Err(err) => {
+            let message = err.to_string();
+            permit.failure(&message);
+            tracing::debug!(%hash, region, error = %message, "{what} failed");
+            RepairOutcome::Failed
         }
     }
 }

@@ -262,19 +262,10 @@ fn has_ftyp_brand(bytes: &[u8], wanted: impl Fn(&[u8]) -> bool) -> bool {
 
 impl fmt::Display for ImageFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The format's name: its extension, but for JPEG's short one.
         f.write_str(match self {
             ImageFormat::Jpeg => "jpeg",
-            ImageFormat::Png => "png",
-            ImageFormat::WebP => "webp",
-            ImageFormat::Avif => "avif",
-            ImageFormat::Gif => "gif",
-            ImageFormat::Heic => "heic",
-            ImageFormat::Jxl => "jxl",
-            ImageFormat::Svg => "svg",
-            ImageFormat::Tiff => "tiff",
-            ImageFormat::Bmp => "bmp",
-            ImageFormat::Ico => "ico",
-            ImageFormat::Qoi => "qoi",
+            other => other.extension(),
         })
     }
 }

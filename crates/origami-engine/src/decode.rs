@@ -93,40 +93,41 @@ fn decode_checked(
             let scale = header_jpeg_scale(header, min_size);
             (decode_jpeg(bytes, header, scale, limits)?, None)
         }
-        ImageFormat::Png => {
-            let decoder =
-                image::codecs::png::PngDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
-        ImageFormat::Gif => {
-            let decoder =
-                image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
-        ImageFormat::WebP => {
-            let decoder =
-                image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)?
-        }
+        ImageFormat::Png => decode_with_image(
+            image::codecs::png::PngDecoder::new(Cursor::new(bytes)),
+            limits,
+        )?,
+        ImageFormat::Gif => decode_with_image(
+            image::codecs::gif::GifDecoder::new(Cursor::new(bytes)),
+            limits,
+        )?,
+        ImageFormat::WebP => decode_with_image(
+            image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)),
+            limits,
+        )?,
         ImageFormat::Tiff => guarded(ImageFormat::Tiff, || {
-            let decoder =
-                image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)
+            decode_with_image(
+                image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)),
+                limits,
+            )
         })?,
         ImageFormat::Bmp => guarded(ImageFormat::Bmp, || {
-            let decoder =
-                image::codecs::bmp::BmpDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)
+            decode_with_image(
+                image::codecs::bmp::BmpDecoder::new(Cursor::new(bytes)),
+                limits,
+            )
         })?,
         ImageFormat::Ico => guarded(ImageFormat::Ico, || {
-            let decoder =
-                image::codecs::ico::IcoDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)
+            decode_with_image(
+                image::codecs::ico::IcoDecoder::new(Cursor::new(bytes)),
+                limits,
+            )
         })?,
         ImageFormat::Qoi => guarded(ImageFormat::Qoi, || {
-            let decoder =
-                image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)).map_err(image_error)?;
-            decode_with_image(decoder, limits)
+            decode_with_image(
+                image::codecs::qoi::QoiDecoder::new(Cursor::new(bytes)),
+                limits,
+            )
         })?,
         ImageFormat::Avif | ImageFormat::Heic => {
             let format = header.info.format;
@@ -314,10 +315,11 @@ fn is_benign_warning(message: &str) -> bool {
 
 /// Decodes with an `image` crate decoder, bounded by `limits`; returns the bitmap and the
 /// embedded ICC profile, if any.
-fn decode_with_image(
-    mut decoder: impl ImageDecoder,
+fn decode_with_image<D: ImageDecoder>(
+    decoder: image::ImageResult<D>,
     limits: &Limits,
 ) -> Result<(Bitmap, Option<Vec<u8>>)> {
+    let mut decoder = decoder.map_err(image_error)?;
     let mut image_limits = image::Limits::default();
     // 16-bit RGBA is the widest layout any decoder produces: 8 bytes per pixel, plus slack
     // for the decoder's own line buffers.

@@ -275,22 +275,14 @@ impl WorkingCopy {
                     rest: 1,
                 }
             }
-            Op::Fit { width, height } => {
+            Op::Fit { width, height } | Op::Pad { width, height } => {
                 let size = resize::fit_size(ow, oh, width, height);
                 FirstStep {
                     needs: size,
                     output: size,
                     crop: None,
-                    rest: 1,
-                }
-            }
-            Op::Pad { width, height } => {
-                let size = resize::fit_size(ow, oh, width, height);
-                FirstStep {
-                    needs: size,
-                    output: size,
-                    crop: None,
-                    rest: 0,
+                    // A pad's canvas is still to come, after the fit this step makes.
+                    rest: usize::from(matches!(ops[0], Op::Fit { .. })),
                 }
             }
             // A blur's sigma is in the original's pixels; a turn or mirror first is made from

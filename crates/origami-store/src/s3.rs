@@ -241,6 +241,11 @@ impl S3Store {
         .boxed()
     }
 
+    /// The per-request configuration of writes: the write timeouts, not the read ones.
+    fn for_writes(&self) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone())
+    }
+
     /// Deletes `key` (S3 answers success for a missing key too).
     async fn delete_key(&self, key: &str) -> Result<()> {
         self.client
@@ -248,9 +253,7 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(key)
             .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
-            )
+            .config_override(self.for_writes())
             .send()
             .await
             .map_err(|e| self.error("DELETE", key, e))?;
@@ -465,9 +468,7 @@ impl Store for S3Store {
             .content_length(i64::try_from(blob.len()).unwrap_or(i64::MAX))
             .body(body)
             .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
-            )
+            .config_override(self.for_writes())
             .send()
             .await
             .map_err(|e| self.error("PUT", hash, e))?;
@@ -493,9 +494,7 @@ impl Store for S3Store {
             .content_type("text/plain")
             .body(ByteStream::from_static(crate::local::TOMBSTONE_BODY))
             .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
-            )
+            .config_override(self.for_writes())
             .send()
             .await
             .map_err(|e| self.error("PUT", format!("tombstone of {hash}"), e))?;
@@ -592,9 +591,7 @@ impl Store for S3Store {
             .content_length(i64::try_from(data.len()).unwrap_or(i64::MAX))
             .body(ByteStream::from(data))
             .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().timeout_config(self.write_timeouts.clone()),
-            )
+            .config_override(self.for_writes())
             .send()
             .await
             .map_err(|e| self.error("PUT", key, e))?;

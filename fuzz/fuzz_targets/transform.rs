@@ -202,6 +202,8 @@ struct Params {
     max_avif_pixels: u16,
     max_input_bytes: Option<u32>,
     max_jpeg_scans: u8,
+    /// Animations: at most 64 frames, and 4 MP over all of them.
+    max_frames: u8,
     avif_speed: u8,
     /// Length of the image prefix handed to `render_thumbhash` as a hash.
     hash_len: u8,
@@ -222,7 +224,8 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Small limits so that every iteration stays fast (at most 4 MP decoded, 1024 px out).
+/// Small limits so that every iteration stays fast (at most 4 MP decoded, in one image or over
+/// all of an animation's frames, 1024 px out).
 fn limits(p: &Params) -> Limits {
     let mut limits = Limits::default();
     limits.max_source_pixels = 1 + u64::from(p.max_source_kpixels % 4000) * 1000;
@@ -235,6 +238,8 @@ fn limits(p: &Params) -> Limits {
         limits.max_input_bytes = n as usize % (4 << 20);
     }
     limits.max_jpeg_scans = 1 + u32::from(p.max_jpeg_scans % 64);
+    limits.max_frames = 1 + u32::from(p.max_frames % 64);
+    limits.max_animation_pixels = 4_000_000;
     limits
 }
 

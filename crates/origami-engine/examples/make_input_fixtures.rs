@@ -6,6 +6,10 @@
 //! transparent instead). `quadrants-orient-6.tiff` stores it turned a quarter left with the
 //! TIFF Orientation tag 6, so it is upright only when the tag is honoured. `bomb.tiff` declares
 //! 100000 x 100000 pixels in a few hundred bytes.
+//!
+//! `animated.gif` is a 48x32 animation of four frames drawn with offsets and disposal (see
+//! `animated_gif`), which must be composited to be seen right; `animated.webp` is the same
+//! animation converted by libwebp's `gif2webp` (Debian's `webp` package), lossless.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Cursor;
@@ -152,6 +156,55 @@ fn main() {
         )
         .unwrap();
     write("quadrants.qoi", qoi);
+
+    write("animated.gif", animated_gif());
+    let status = std::process::Command::new("gif2webp")
+        .arg("-quiet")
+        .arg(dir.join("animated.gif"))
+        .arg("-o")
+        .arg(dir.join("animated.webp"))
+        .status()
+        .expect("gif2webp (apt-get install webp)");
+    assert!(status.success());
+    println!("animated.webp: converted by gif2webp");
+}
+
+/// A 48x32 GIF that plays three times (a NETSCAPE loop count of 2 repeats), its frames:
+/// 1. the whole canvas red, 100 ms, kept;
+/// 2. a 16x16 green square at (0, 0), 200 ms, kept: green top-left on red;
+/// 3. a 16x16 blue square at (32, 16), 300 ms, disposed to the background afterwards: green
+///    top-left and blue bottom-right on red;
+/// 4. one white pixel at (0, 31), 400 ms: green top-left on red, the bottom-right square now
+///    transparent (the blue was cleared), and the white pixel.
+fn animated_gif() -> Vec<u8> {
+    let palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255];
+    let mut out = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut out, 48, 32, &palette).unwrap();
+        encoder.set_repeat(gif::Repeat::Finite(2)).unwrap();
+        let frame = |left: u16, top: u16, size: (u16, u16), index: u8, delay: u16, dispose| {
+            gif::Frame {
+                left,
+                top,
+                width: size.0,
+                height: size.1,
+                delay,
+                dispose,
+                buffer: vec![index; usize::from(size.0) * usize::from(size.1)].into(),
+                ..gif::Frame::default()
+            }
+        };
+        use gif::DisposalMethod::{Background, Keep};
+        for frame in [
+            frame(0, 0, (48, 32), 0, 10, Keep),
+            frame(0, 0, (16, 16), 1, 20, Keep),
+            frame(32, 16, (16, 16), 2, 30, Background),
+            frame(0, 31, (1, 1), 3, 40, Keep),
+        ] {
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    out
 }
 
 /// Rewrites the ImageWidth (256) and ImageLength (257) entries of a little-endian TIFF's first

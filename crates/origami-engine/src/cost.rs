@@ -248,6 +248,22 @@ impl Cost {
         }
     }
 
+    /// The cost of doing `self` `times` over, one after the other (the frames of an
+    /// animation): work and pixels multiply, memory does not (each run's buffers are freed
+    /// before the next).
+    pub(crate) fn repeated(self, times: u32) -> Cost {
+        let times = u64::from(times);
+        Cost {
+            work_ms: self.work_ms.saturating_mul(times),
+            memory_bytes: self.memory_bytes,
+            source_pixels: self.source_pixels.saturating_mul(times),
+            decoded_pixels: self.decoded_pixels.saturating_mul(times),
+            resampled_pixels: self.resampled_pixels.saturating_mul(times),
+            blurred_pixels: self.blurred_pixels.saturating_mul(times),
+            encoded_pixels: self.encoded_pixels.saturating_mul(times),
+        }
+    }
+
     /// Refuses a cost over [`Limits::max_cost`] for an output as `format` with
     /// [`EngineError::TooLarge`] and a reason the client can act on; [`Plan::run`](crate::Plan::run)
     /// does the same, this lets a server refuse before the request waits for a worker.

@@ -66,6 +66,24 @@ fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Result<()> {
             limits.max_source_pixels as f64 / 1e6
         )));
     }
+    if info.frames > limits.max_frames {
+        return Err(EngineError::TooLarge(format!(
+            "animation has {} frames; the limit is {} (limits.max_frames)",
+            info.frames, limits.max_frames
+        )));
+    }
+    let animation_pixels = info.pixels().saturating_mul(u64::from(info.frames));
+    if info.is_animated() && animation_pixels > limits.max_animation_pixels {
+        return Err(EngineError::TooLarge(format!(
+            "animation is {} frames of {}x{} ({:.1} MP in all); the limit is {:.1} MP \
+             (limits.max_animation_pixels)",
+            info.frames,
+            info.width,
+            info.height,
+            animation_pixels as f64 / 1e6,
+            limits.max_animation_pixels as f64 / 1e6
+        )));
+    }
     Ok(())
 }
 

@@ -20,6 +20,9 @@ pub struct ImageInfo {
     pub progressive: bool,
     /// Whether an ICC colour profile is embedded.
     pub has_icc_profile: bool,
+    /// Frames of an animated GIF or WebP (1 for a still image, and for formats whose
+    /// animations the engine does not read: their first or primary image is the image).
+    pub frames: u32,
 }
 
 impl ImageInfo {
@@ -36,6 +39,30 @@ impl ImageInfo {
     pub fn pixels(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
+
+    /// Whether the image is an animation (more than one frame).
+    pub fn is_animated(&self) -> bool {
+        self.frames > 1
+    }
+}
+
+/// How many times an animation plays, as its container says (a still image: once).
+///
+/// GIF and WebP count differently: a WebP's loop count is the number of plays (0: forever),
+/// a GIF's NETSCAPE2.0 loop count the number of *repeats* after the first play (0: forever),
+/// and a GIF without that extension plays once. Each format's reader and writer converts, as
+/// libwebp's `gif2webp` does, so that a GIF that plays three times becomes a WebP that does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plays {
+    /// Loops forever.
+    Forever,
+    /// Plays this many times (at least once).
+    Times(u32),
+}
+
+impl Plays {
+    /// A still image, or an animation without a loop count.
+    pub(crate) const ONCE: Plays = Plays::Times(1);
 }
 
 /// Header facts plus the metadata the decoder needs.
@@ -57,6 +84,8 @@ pub(crate) struct Header {
     /// skips with a warning that TurboJPEG turns into a failed header read; the decoder is
     /// given the file without them.
     pub stray_ranges: Vec<std::ops::Range<usize>>,
+    /// GIF and WebP animations: how many times the animation plays.
+    pub plays: Plays,
 }
 
 impl Header {
@@ -72,12 +101,14 @@ impl Header {
                 has_alpha,
                 progressive: false,
                 has_icc_profile: false,
+                frames: 1,
             },
             icc_profile: None,
             adobe: false,
             coefficient_bytes: 0,
             sixteen_bit: false,
             stray_ranges: Vec::new(),
+            plays: Plays::ONCE,
         }
     }
 }

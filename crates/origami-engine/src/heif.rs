@@ -19,7 +19,7 @@ use libheif_rs::{
 use crate::bitmap::{Bitmap, Channels};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
-use crate::header::{Header, ImageInfo};
+use crate::header::{Header, ImageInfo, Plays};
 
 /// libheif's global state: initialised once, kept for the life of the process.
 static LIBHEIF: LazyLock<LibHeif> = LazyLock::new(LibHeif::new);
@@ -69,12 +69,14 @@ pub(crate) fn header(format: ImageFormat, bytes: &[u8]) -> Result<Header> {
             has_alpha: handle.has_alpha_channel(),
             progressive: false,
             has_icc_profile: icc_profile.is_some(),
+            frames: 1,
         },
         icc_profile,
         adobe: false,
         coefficient_bytes: 0,
         sixteen_bit: handle.luma_bits_per_pixel() > 8,
         stray_ranges: Vec::new(),
+        plays: Plays::ONCE,
     })
 }
 

@@ -14,7 +14,7 @@ use jxl_oxide::{
 use crate::bitmap::{Bitmap, Channels};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
-use crate::header::{Header, ImageInfo};
+use crate::header::{Header, ImageInfo, Plays};
 use crate::limits::Limits;
 
 /// A decoder on the calling thread whose allocations stop at what `limits` allow: jxl-oxide
@@ -61,6 +61,7 @@ pub(crate) fn header(bytes: &[u8]) -> Result<Header> {
             has_alpha: image.pixel_format().has_alpha(),
             progressive: false,
             has_icc_profile: icc_profile.is_some(),
+            frames: 1,
         },
         // Converted by jxl-oxide while rendering, not by the engine.
         icc_profile: None,
@@ -69,6 +70,7 @@ pub(crate) fn header(bytes: &[u8]) -> Result<Header> {
         // Rendered through 32-bit float buffers: weighed as a wide-sample source.
         sixteen_bit: true,
         stray_ranges: Vec::new(),
+        plays: Plays::ONCE,
     })
 }
 

@@ -37,6 +37,8 @@
 
 #![deny(missing_docs)]
 
+mod animation;
+mod apply;
 mod bitmap;
 mod blur;
 mod color;
@@ -44,6 +46,7 @@ mod cost;
 mod decode;
 mod decoder_errors;
 mod encode;
+mod encode_animation;
 mod error;
 mod format;
 mod grammar;
@@ -70,12 +73,13 @@ pub use header::ImageInfo;
 pub use limits::Limits;
 pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
-pub use plan::{plan, plan_with_options, Plan, TransformOptions, Transformed};
+pub use apply::Transformed;
+pub use plan::{plan, plan_with_options, Plan, TransformOptions};
 pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 
 /// Version of the engine's output for given inputs. It is part of every derivative's ETag and
 /// cache key: bump it whenever a change alters output bytes.
-pub const ENGINE_VERSION: u32 = 2;
+pub const ENGINE_VERSION: u32 = 3;
 
 /// Reads an image's header: format, size, orientation, alpha. Decodes no pixels, so it is cheap
 /// even for a decompression bomb (limits are not applied; see [`check_limits`]).

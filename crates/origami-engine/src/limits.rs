@@ -3,8 +3,10 @@
 /// Bounds on what the engine will decode and produce. Checked from image headers, before any
 /// pixel buffer is allocated, so a decompression bomb costs a header parse and nothing more.
 ///
-/// GIFs need no frame limit: only the first frame is ever decoded, so an animation's length
-/// cannot amplify the work.
+/// Animations (GIF, WebP) are bounded twice: by their frame count and by the pixels of all
+/// their frames together, both read from the container before any frame is decoded, so a
+/// million-frame GIF or a huge canvas of one-pixel frames is refused for the price of a walk
+/// over its blocks.
 ///
 /// With the `serde` feature, `Limits` (de)serializes as a table of these fields, each optional
 /// (missing ones take the defaults below) and no others (an unknown key is an error).
@@ -33,6 +35,11 @@ pub struct Limits {
     /// Default 6000: every resize of a 50 MP JPEG to the default 4096-pixel `max_output_side`
     /// in any lossy format is under it, while a 4096x4096 lossless WebP (about 12 s) is not.
     pub max_cost: u64,
+    /// Most frames an animated GIF or WebP may have. Default 256.
+    pub max_frames: u32,
+    /// Most pixels of an animation's frames together (its canvas size times its frame count).
+    /// Default 100 MP: 256 frames of 625x625, or 100 of 1000x1000.
+    pub max_animation_pixels: u64,
 }
 
 impl Default for Limits {
@@ -45,6 +52,8 @@ impl Default for Limits {
             max_jpeg_scans: 64,
             avif_speed: 9,
             max_cost: 6000,
+            max_frames: 256,
+            max_animation_pixels: 100_000_000,
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use crate::bitmap::Bitmap;
 use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
@@ -12,20 +11,8 @@ use crate::format::ImageFormat;
 use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
-use crate::{blur, encode, orient, resize};
-
-/// The result of [`Plan::run`] (and [`transform`](crate::transform)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transformed {
-    /// The encoded image.
-    pub bytes: Vec<u8>,
-    /// Its format.
-    pub format: ImageFormat,
-    /// Its width in pixels.
-    pub width: u32,
-    /// Its height in pixels.
-    pub height: u32,
-}
+use crate::apply::{self, Output, Transformed};
+use crate::{animation, resize};
 
 /// Knobs for [`plan_with_options`]; the defaults are what [`plan`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +128,12 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
 }
 
 impl<I: AsRef<[u8]>> Plan<I> {
+    /// Whether running for `format` makes an animation: the source is one and `format` keeps
+    /// animations (GIF, WebP).
+    fn keeps_animation(&self, format: ImageFormat) -> bool {
+        self.info().is_animated() && animation::keeps_animation(format)
+    }
+
     /// What the header says about the input.
     pub fn info(&self) -> &ImageInfo {
         &self.source.header().info
@@ -157,7 +150,13 @@ impl<I: AsRef<[u8]>> Plan<I> {
     /// Servers weigh concurrent transforms with it, so that several large ones do not run at
     /// once and the expensive ones do not take every worker; [`Plan::run`] refuses a cost
     /// over [`Limits::max_cost`].
+    ///
+    /// An animation made into an animation (a GIF or WebP source into GIF or WebP) costs its
+    /// frame count times the work of one frame, decoded whole.
     pub fn cost(&self, format: ImageFormat) -> Cost {
+        if self.keeps_animation(format) {
+            return self.animation_cost(format);
+        }
         let header = self.source.header();
         let info = &header.info;
         let (width, height, channels) = decode::decoded_size(header, self.min_size);
@@ -193,6 +192,30 @@ impl<I: AsRef<[u8]>> Plan<I> {
         ))
     }
 
+    /// [`Plan::cost`] of an animation: every frame decoded whole onto an RGBA canvas, then
+    /// through the same stages as a still. At any time one frame is in hand (the decoder's
+    /// canvas, the composited frame and the bitmap made of it), and the encoder keeps a few
+    /// output frames of its own (libwebp compares each frame with the ones before).
+    fn animation_cost(&self, format: ImageFormat) -> Cost {
+        let info = self.info();
+        let canvas = info.pixels();
+        let decoded_memory = 3 * canvas * 4 + (256 << 10);
+        let frame = cost::source(info.format, false, canvas, canvas, decoded_memory).then(
+            cost::finish(
+                info.oriented_dimensions(),
+                &self.ops,
+                self.quality,
+                format,
+                &self.limits,
+            ),
+        );
+        let encoder_frames = 4 * frame.encoded_pixels * 4;
+        Cost {
+            memory_bytes: frame.memory_bytes + encoder_frames,
+            ..frame.repeated(info.frames)
+        }
+    }
+
     /// An estimate of the memory, in bytes, that [`Plan::run`] needs at its peak for the
     /// cheapest encoder to size: [`Plan::cost`]'s memory for a PNG. For callers that weigh a
     /// decode whatever it is encoded to.
@@ -215,63 +238,24 @@ impl<I: AsRef<[u8]>> Plan<I> {
     /// fails.
     pub fn run(&self, format: ImageFormat) -> Result<Transformed> {
         self.cost(format).check(format, &self.limits)?;
-        let bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
         let output = Output {
             format,
             quality: self.quality,
             background: self.background,
         };
-        finish(bitmap, &self.ops, &output, &self.limits)
+        if self.keeps_animation(format) {
+            let header = self.source.header();
+            return animation::run(
+                self.source.bytes(),
+                header,
+                &self.ops,
+                &output,
+                &self.limits,
+            );
+        }
+        let bitmap = decode::decode(&self.source, self.min_size, &self.limits)?;
+        apply::finish(bitmap, &self.ops, &output, &self.limits)
     }
-}
-
-/// How [`finish`] encodes its result.
-pub(crate) struct Output {
-    /// The format.
-    pub(crate) format: ImageFormat,
-    /// The pipeline's quality, if set.
-    pub(crate) quality: Option<u8>,
-    /// The pipeline's background: for `pad` and for flattening transparency into JPEG.
-    pub(crate) background: [u8; 3],
-}
-
-/// Runs `ops` on `bitmap`, scales a result over [`Limits::max_output_side`] down to fit, and
-/// encodes it as `output` says: the part of a transform after the source's pixels are in hand,
-/// whether decoded from the original or taken from a working copy.
-pub(crate) fn finish(
-    mut bitmap: Bitmap,
-    ops: &[Op],
-    output: &Output,
-    limits: &Limits,
-) -> Result<Transformed> {
-    let max_side = limits.max_output_side;
-    for op in ops {
-        bitmap = match *op {
-            Op::Thumb {
-                width,
-                height,
-                gravity,
-            } => resize::thumb(&bitmap, width, height, gravity, max_side)?,
-            Op::Fit { width, height } => resize::fit(&bitmap, width, height)?,
-            Op::Blur { sigma } => blur::gaussian(bitmap, sigma.value())?,
-            Op::Sharpen { sigma } => blur::sharpen(bitmap, sigma.value())?,
-            Op::Rotate { quarter_turns } => orient::apply(bitmap, orient::rotation(quarter_turns)),
-            Op::Flip { axis } => orient::apply(bitmap, orient::mirror(axis)),
-            Op::Pad { width, height } => resize::pad(bitmap, width, height, output.background)?,
-        };
-    }
-    if bitmap.width() > max_side || bitmap.height() > max_side {
-        bitmap = resize::fit(&bitmap, max_side, max_side)?;
-    }
-    let (width, height) = (bitmap.width(), bitmap.height());
-    let format = output.format;
-    let bytes = encode::encode(bitmap, format, output.quality, output.background, limits)?;
-    Ok(Transformed {
-        bytes,
-        format,
-        width,
-        height,
-    })
 }
 
 /// Shows what was planned, not the input's bytes.

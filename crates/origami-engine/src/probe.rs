@@ -6,7 +6,7 @@ use image::metadata::Orientation;
 use crate::decoder_errors::{guarded, image_error};
 use crate::error::{EngineError, Result};
 use crate::format::ImageFormat;
-use crate::header::{Header, ImageInfo};
+use crate::header::{Header, ImageInfo, Plays};
 
 /// Parses the header of `bytes`.
 pub(crate) fn read_header(bytes: &[u8]) -> Result<Header> {
@@ -87,6 +87,7 @@ fn decoder_header<D: image::ImageDecoder>(
             has_alpha: color.has_alpha(),
             progressive: false,
             has_icc_profile: icc_profile.is_some(),
+            frames: 1,
         },
         icc_profile,
         adobe: false,
@@ -95,6 +96,7 @@ fn decoder_header<D: image::ImageDecoder>(
         // size of the 8-bit bitmap they become.
         sixteen_bit: color.bytes_per_pixel() / channels as u8 > 1,
         stray_ranges: Vec::new(),
+        plays: Plays::ONCE,
     })
 }
 
@@ -220,12 +222,14 @@ fn jpeg_header(b: &[u8]) -> Result<Header> {
             has_alpha: false,
             progressive,
             has_icc_profile: !icc_chunks.is_empty(),
+            frames: 1,
         },
         icc_profile: join_icc(icc_chunks),
         adobe: adobe && components == 4,
         coefficient_bytes,
         sixteen_bit: false,
         stray_ranges,
+        plays: Plays::ONCE,
     })
 }
 
@@ -290,12 +294,14 @@ fn png_header(b: &[u8]) -> Result<Header> {
             has_alpha,
             progressive: false,
             has_icc_profile,
+            frames: 1,
         },
         icc_profile: None,
         adobe: false,
         coefficient_bytes: 0,
         sixteen_bit: b[24] == 16,
         stray_ranges: Vec::new(),
+        plays: Plays::ONCE,
     })
 }
 
@@ -307,33 +313,75 @@ fn gif_header(b: &[u8]) -> Result<Header> {
     if flags & 0x80 != 0 {
         pos += 3 << ((flags & 7) + 1);
     }
-    // Look for a graphic control extension with the transparency flag before the first image.
+    // Walk every block, hopping over the image data without decoding it: the first frame's
+    // transparency, the number of frames and the loop count. The walk costs a step per
+    // 255-byte sub-block, so the frame limits are checked before any frame is decoded.
     let mut has_alpha = false;
+    let mut frames = 0u32;
+    let mut plays = Plays::ONCE;
     while let Some(&block) = b.get(pos) {
         match block {
+            // An extension: its label, then data sub-blocks.
             0x21 => {
                 let label = b.get(pos + 1).copied();
-                if label == Some(0xF9) && b.get(pos + 3).is_some_and(|p| p & 1 != 0) {
+                // A graphic control extension with the transparency flag, before the first image.
+                if frames == 0 && label == Some(0xF9) && b.get(pos + 3).is_some_and(|p| p & 1 != 0)
+                {
                     has_alpha = true;
                 }
-                pos += 2;
-                // Skip the data sub-blocks.
-                while let Some(&n) = b.get(pos) {
-                    pos += 1 + usize::from(n);
-                    if n == 0 {
-                        break;
+                // The NETSCAPE2.0 (or ANIMEXTS1.0) application extension: a sub-block of
+                // [1, loop count (LE16)] counting repeats after the first play, 0 = forever.
+                let application = b.get(pos + 2..pos + 14);
+                if label == Some(0xFF)
+                    && (application == Some(b"\x0bNETSCAPE2.0")
+                        || application == Some(b"\x0bANIMEXTS1.0"))
+                    && b.get(pos + 14..pos + 16) == Some(&[3, 1])
+                {
+                    if let Some(repeats) = le16(b, pos + 16) {
+                        plays = match repeats {
+                            0 => Plays::Forever,
+                            n => Plays::Times(u32::from(n) + 1),
+                        };
                     }
                 }
+                pos = skip_sub_blocks(b, pos + 2);
             }
+            // An image: its descriptor (10 bytes), a local colour table, the LZW code size,
+            // then the data sub-blocks.
+            0x2C => {
+                frames += 1;
+                let packed = b.get(pos + 9).copied().unwrap_or(0);
+                pos += 10;
+                if packed & 0x80 != 0 {
+                    pos += 3 << ((packed & 7) + 1);
+                }
+                pos = skip_sub_blocks(b, pos + 1);
+            }
+            // The trailer (0x3B), or bytes that are not a block: the decoder stops here too.
             _ => break,
         }
     }
-    Ok(Header::plain(
+    let mut header = Header::plain(
         ImageFormat::Gif,
         u32::from(width),
         u32::from(height),
         has_alpha,
-    ))
+    );
+    header.info.frames = frames.max(1);
+    header.plays = plays;
+    Ok(header)
+}
+
+/// The position after the data sub-blocks starting at `pos` (each a length byte and that many
+/// bytes, ended by an empty one), or past the end of `b` when they run off it.
+fn skip_sub_blocks(b: &[u8], mut pos: usize) -> usize {
+    while let Some(&n) = b.get(pos) {
+        pos += 1 + usize::from(n);
+        if n == 0 {
+            break;
+        }
+    }
+    pos
 }
 
 fn webp_header(b: &[u8]) -> Result<Header> {
@@ -342,6 +390,9 @@ fn webp_header(b: &[u8]) -> Result<Header> {
     let mut has_alpha = false;
     let mut orientation = 1;
     let mut icc = None;
+    let mut animated = false;
+    let mut frames = 0u32;
+    let mut plays = Plays::ONCE;
     while let (Some(kind), Some(len)) = (b.get(pos..pos + 4), le32(b, pos + 4)) {
         let start = pos + 8;
         let data = b
@@ -351,6 +402,7 @@ fn webp_header(b: &[u8]) -> Result<Header> {
             b"VP8X" => {
                 let flags = *data.first().ok_or_else(|| truncated("WebP"))?;
                 has_alpha = flags & 0x10 != 0;
+                animated = flags & 0x02 != 0;
                 let w = le24(data, 4).ok_or_else(|| truncated("WebP"))? + 1;
                 let h = le24(data, 7).ok_or_else(|| truncated("WebP"))? + 1;
                 dims = Some((w, h));
@@ -385,7 +437,19 @@ fn webp_header(b: &[u8]) -> Result<Header> {
                 let tiff = data.strip_prefix(b"Exif\0\0").unwrap_or(data);
                 orientation = exif_orientation(tiff);
             }
-            b"ANIM" | b"ANMF" => break,
+            // An animation's parameters: background colour (4 bytes), then the number of plays
+            // (LE16, 0 = forever).
+            b"ANIM" => {
+                if let Some(count) = le16(data, 4) {
+                    plays = match count {
+                        0 => Plays::Forever,
+                        n => Plays::Times(u32::from(n)),
+                    };
+                }
+            }
+            // A frame: counted, its image data (inside the chunk) skipped. Frames are only
+            // counted in a file that the VP8X header says is animated.
+            b"ANMF" if animated => frames += 1,
             _ => {}
         }
         // Chunks are padded to an even size.
@@ -403,12 +467,14 @@ fn webp_header(b: &[u8]) -> Result<Header> {
             has_alpha,
             progressive: false,
             has_icc_profile: icc.is_some(),
+            frames: frames.max(1),
         },
         icc_profile: icc,
         adobe: false,
         coefficient_bytes: 0,
         sixteen_bit: false,
         stray_ranges: Vec::new(),
+        plays,
     })
 }
 

@@ -55,12 +55,15 @@ pub(crate) fn cover_scaled_size(src_w: u32, src_h: u32, w: u32, h: u32) -> (u32,
 }
 
 /// Cover-crops `src` to exactly `width` x `height` (0 = derive from the aspect ratio).
+/// `placement` is where the crop goes (left, top): when `None`, the gravity places it and it
+/// is stored there, so that the next frame of an animation is cropped in the same place.
 pub(crate) fn thumb(
     src: &Bitmap,
     width: u32,
     height: u32,
     gravity: Gravity,
     max_side: u32,
+    placement: &mut Option<(f64, f64)>,
 ) -> Result<Bitmap> {
     let (sw, sh) = (src.width(), src.height());
     let (w, h) = thumb_size(sw, sh, width, height, max_side);
@@ -68,7 +71,17 @@ pub(crate) fn thumb(
     let scale = (f64::from(w) / f64::from(sw)).max(f64::from(h) / f64::from(sh));
     let crop_w = (f64::from(w) / scale).min(f64::from(sw));
     let crop_h = (f64::from(h) / scale).min(f64::from(sh));
-    let (left, top) = match (gravity, gravity.anchor()) {
+    let (left, top) = match *placement {
+        Some(placed) => placed,
+        None => *placement.insert(place(src, gravity, crop_w, crop_h)?),
+    };
+    resample::region(src, (left, top, crop_w, crop_h), w, h)
+}
+
+/// Where `gravity` puts a `crop_w` x `crop_h` crop of `src`: its left and top edges.
+fn place(src: &Bitmap, gravity: Gravity, crop_w: f64, crop_h: f64) -> Result<(f64, f64)> {
+    let (sw, sh) = (src.width(), src.height());
+    Ok(match (gravity, gravity.anchor()) {
         (Gravity::Focal { x, y }, _) => {
             // The crop's centre on the point, moved inside the image where it would leave it.
             let place = |side: u32, crop: f64, percent: u8| {
@@ -79,8 +92,7 @@ pub(crate) fn thumb(
         }
         (_, Some((ax, ay))) => ((f64::from(sw) - crop_w) * ax, (f64::from(sh) - crop_h) * ay),
         (_, None) => smart::best_crop(src, crop_w, crop_h)?,
-    };
-    resample::region(src, (left, top, crop_w, crop_h), w, h)
+    })
 }
 
 /// Scales `src` to fit inside `width` x `height` (0 = unbounded), never upscaling.

@@ -23,7 +23,7 @@ use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
 use crate::placeholder::{self, ThumbHash};
-use crate::plan::{self, Transformed};
+use crate::apply::{self, Output, Transformed};
 use crate::{encode, resample, resize};
 
 /// An original is worth a working copy when its long side is at least this many times the
@@ -136,7 +136,13 @@ impl WorkingCopy {
     /// that leaves at least 3/4 of that size, and when that decoded image already fits it *is*
     /// the copy (a 4000 px JPEG gives a 2000 px copy at 1/2 scale, with no resampling: the
     /// cheapest copy to make); otherwise the decoded image is resampled to fit `max_side`.
+    ///
+    /// Animations have none: a copy holds one frame, and their animated derivatives need
+    /// every frame.
     pub fn size_for(info: &ImageInfo, max_side: u32) -> Option<(u32, u32)> {
+        if info.is_animated() {
+            return None;
+        }
         let facts = OriginalFacts::of(info);
         Self::size_of(&facts, max_side)
     }
@@ -193,7 +199,7 @@ impl WorkingCopy {
         let facts = OriginalFacts::of(&source.header().info);
         let original = facts.upright();
         let (Some(size), Some(target)) = (
-            Self::size_of(&facts, max_side),
+            Self::size_for(&source.header().info, max_side),
             Self::target(original, max_side),
         ) else {
             return Ok(None);
@@ -334,15 +340,15 @@ impl WorkingCopy {
         let (w, h) = step.output;
         let source = self.source_for(step.needs);
         let first = match step.crop {
-            Some(gravity) => resize::thumb(source, w, h, gravity, limits.max_output_side)?,
+            Some(gravity) => resize::thumb(source, w, h, gravity, limits.max_output_side, &mut None)?,
             None => resample::stretch(source, w, h)?,
         };
-        let output = plan::Output {
+        let output = Output {
             format,
             quality: pipeline.quality(),
             background: pipeline.background(),
         };
-        plan::finish(first, &ops[step.rest..], &output, limits)
+        apply::finish(first, &ops[step.rest..], &output, limits)
     }
 
     /// The ThumbHash of the original, made from the copy.

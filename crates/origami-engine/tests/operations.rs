@@ -334,6 +334,7 @@ fn info(format: ImageFormat, width: u32, height: u32, orientation: u8) -> ImageI
         has_alpha: false,
         progressive: false,
         has_icc_profile: false,
+        frames: 1,
     }
 }
 

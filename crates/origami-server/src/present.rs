@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 /// The probe of an original as `GET /info/{hash}` and `origami probe` print it: `hash`,
 /// `format` (the canonical extension, e.g. `jpg`), stored `width` and `height`, `bytes`,
-/// `has_alpha`, EXIF `orientation` (1-8), `progressive` and `has_icc_profile`.
+/// `has_alpha`, EXIF `orientation` (1-8), `progressive`, `has_icc_profile` and `frames` (an
+/// animated GIF or WebP's frame count; 1 for a still image).
 pub fn info_json(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
     json!({
         "hash": hash.to_string(),
@@ -21,6 +22,7 @@ pub fn info_json(hash: &ContentHash, info: &ImageInfo, bytes: u64) -> Value {
         "orientation": info.orientation,
         "progressive": info.progressive,
         "has_icc_profile": info.has_icc_profile,
+        "frames": info.frames,
     })
 }
 

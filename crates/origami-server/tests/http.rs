@@ -1391,3 +1391,90 @@ async fn input_only_formats_upload_and_make_derivatives() {
         );
     }
 }
+
+/// A GIF of `frames` one-pixel frames on an 8x8 canvas, written byte by byte (each frame is
+/// the 1x1 image of the classic smallest GIF).
+fn gif_with_frames(frames: usize) -> Vec<u8> {
+    let mut gif = b"GIF89a\x08\x00\x08\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+    for _ in 0..frames {
+        gif.extend_from_slice(b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00");
+    }
+    gif.push(0x3b);
+    gif
+}
+
+/// Animated GIF and WebP originals stay animated in GIF and WebP derivatives (the frame count
+/// read back from the derivative) and give their first frame as PNG; `/info` counts the
+/// frames; an animation over `limits.max_frames` is refused at upload with the reason.
+#[tokio::test]
+async fn animated_originals_make_animated_derivatives() {
+    let (store, _dirs) = local_store(&["inputs"]);
+    let config = ServerConfig {
+        upload_token: Some("token".into()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    for name in ["inputs/animated.gif", "inputs/animated.webp"] {
+        let bytes = fixture(name);
+        let uploaded = http
+            .post(server.url("/originals"))
+            .bearer_auth("token")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(uploaded.status(), StatusCode::CREATED, "{name}");
+        let hash = ContentHash::of(&bytes);
+        let info = http
+            .get(server.url(&format!("/info/{hash}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
+        assert_eq!(info["frames"], 4, "{name}");
+        for (ext, frames) in [("gif", 4), ("webp", 4), ("png", 1), ("jpg", 1)] {
+            let path = format!("/fit/24/24/{hash}.{ext}");
+            let response = http.get(server.url(&path)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let out = response.bytes().await.unwrap();
+            let made = origami_engine::probe(&out).unwrap();
+            assert_eq!((made.width, made.height), (24, 16), "{path}");
+            assert_eq!(made.frames, frames, "{path}");
+        }
+    }
+    let bomb = gif_with_frames(Limits::default().max_frames as usize + 1);
+    let refused = http
+        .post(server.url("/originals"))
+        .bearer_auth("token")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = refused.text().await.unwrap();
+    assert!(reason.contains("max_frames"), "{reason}");
+    // Within the limit, the same file is an original like any other.
+    let fine = gif_with_frames(3);
+    assert_eq!(origami_engine::probe(&fine).unwrap().frames, 3);
+    let uploaded = http
+        .post(server.url("/originals"))
+        .bearer_auth("token")
+        .body(fine.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let hash = ContentHash::of(&fine);
+    let gif = http
+        .get(server.url(&format!("/fit/4/4/{hash}.gif")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gif.status(), StatusCode::OK);
+    let out = gif.bytes().await.unwrap();
+    assert_eq!(origami_engine::probe(&out).unwrap().frames, 3);
+}

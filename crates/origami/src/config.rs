@@ -330,6 +330,13 @@ impl Config {
         check("limits", "max_jpeg_scans", limits.max_jpeg_scans, 1..=1000)?;
         check("limits", "avif_speed", limits.avif_speed, 1..=10)?;
         check("limits", "max_cost", limits.max_cost, 1..=3_600_000)?;
+        check("limits", "max_frames", limits.max_frames, 1..=100_000)?;
+        check(
+            "limits",
+            "max_animation_pixels",
+            limits.max_animation_pixels,
+            1..=u64::MAX,
+        )?;
         // 0 = off; a copy at least the smallest useful thumbnail, at most the output limit.
         let copy_side = self.working_copy.max_side;
         if copy_side != 0 {

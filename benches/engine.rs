@@ -1,6 +1,8 @@
 //! Engine throughput on real photographs (fetch them with `scripts/fetch-photos.sh`):
 //! decode + thumb(400,300) + encode per output format, with and without shrink-on-load,
-//! blur, derivatives made through a working copy against the direct path, and probe.
+//! blur, derivatives made through a working copy against the direct path, probe, and the
+//! decoders of every input format on one ~12 MP sample each (`decode-formats`, from
+//! `benches/format-samples.sh`).
 //! Criterion's time per iteration is seconds per image (so images/s is its
 //! inverse) and its throughput line is source megapixels per second.
 //!
@@ -65,6 +67,7 @@ fn engine(c: &mut Criterion) {
         group.finish();
     }
     working_copies(c, &photos, &limits);
+    decode_formats(c, &limits);
     if let Some(photo) = photos.first() {
         c.bench_function("probe", |b| b.iter(|| probe(&photo.bytes).expect("probe")));
     }
@@ -111,6 +114,37 @@ fn working_copies(c: &mut Criterion, photos: &[origami_benches::Photo], limits: 
         });
         group.bench_function("read-stored-copy", |b| {
             b.iter(|| WorkingCopy::from_bytes(&stored, 2048, limits).expect("read back"))
+        });
+        group.finish();
+    }
+}
+
+/// Each input format's decoder on the same ~12 MP picture: a whole decode (upright, sRGB), and
+/// the 400x300 fit that a first thumbnail is (shrink-on-load where the format has one).
+fn decode_formats(c: &mut Criterion, limits: &Limits) {
+    let fit = pipeline("fit/400/300");
+    for sample in origami_benches::format_samples() {
+        let Ok(info) = probe(&sample.bytes) else {
+            eprintln!("{}: not an image Origami reads", sample.name);
+            continue;
+        };
+        let mut group = c.benchmark_group(format!("decode-formats/{}", sample.name));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(info.pixels()));
+        group.bench_function("decode", |b| {
+            b.iter(|| origami_engine::decode(&sample.bytes, limits).expect("decode"))
+        });
+        group.bench_function("fit-400x300-jpeg", |b| {
+            b.iter(|| {
+                transform_with_options(
+                    &sample.bytes,
+                    &fit,
+                    ImageFormat::Jpeg,
+                    limits,
+                    TransformOptions::default(),
+                )
+                .expect("transform")
+            })
         });
         group.finish();
     }

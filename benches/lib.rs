@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-/// A benchmark photograph: its file name and bytes.
+/// A benchmark image: its file name and bytes.
 pub struct Photo {
     /// File name, e.g. `photo-a.jpg`.
     pub name: String,
-    /// The JPEG bytes.
+    /// The encoded bytes (JPEG for the photos).
     pub bytes: Vec<u8>,
 }
 
@@ -40,6 +40,35 @@ pub fn photos() -> Vec<Photo> {
         .collect();
     photos.sort_by(|a, b| a.name.cmp(&b.name));
     photos
+}
+
+/// Loads every file in `$ORIGAMI_FORMAT_SAMPLES` or `target/format-samples` (one ~12 MP
+/// sample per input format, made by `benches/format-samples.sh`), sorted by name. Empty (with a
+/// hint on stderr) when they have not been made.
+pub fn format_samples() -> Vec<Photo> {
+    let dir = std::env::var_os("ORIGAMI_FORMAT_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/format-samples")
+        });
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!(
+            "no format samples in {}: run benches/format-samples.sh first",
+            dir.display()
+        );
+        return Vec::new();
+    };
+    let mut samples: Vec<Photo> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let bytes = std::fs::read(&p).ok()?;
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            Some(Photo { name, bytes })
+        })
+        .collect();
+    samples.sort_by(|a, b| a.name.cmp(&b.name));
+    samples
 }
 
 /// SSIMULACRA2 of decoded bitmaps (the `quality` feature: the measurement tools only).

@@ -109,7 +109,7 @@ row() {
     -v rss="$(peak_rss_mb "$pid")" -v cpu="$cpu" -v hz="$(getconf CLK_TCK)" \
     -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
       rps = req / (dur / 1e6); cpr = req > 0 ? cpu * 1000 / hz / req : 0
-      printf "%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.1f\t%s\n",
+      printf "%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%d\t%s\t%.3f\t%s\n",
         ts, server, workload, conc, req, rps, p50 / 1000, p99 / 1000, err, rss, cpr, load }' |
     tee -a "$OUT" |
     awk -F'\t' -v shown="$shown" '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, shown, $4, $6, $7, $8, $9, $10, $11 }'

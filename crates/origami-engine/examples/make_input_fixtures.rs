@@ -81,6 +81,19 @@ fn main() {
         .unwrap();
     write("quadrants-grey-packbits.tiff", packbits.into_inner());
 
+    // CMYK (no profile: converted with the naive formula), LZW.
+    let cmyk: Vec<u8> = opaque
+        .pixels()
+        .flat_map(|p| [255 - p[0], 255 - p[1], 255 - p[2], 0])
+        .collect();
+    let mut separated = Cursor::new(Vec::new());
+    TiffEncoder::new(&mut separated)
+        .unwrap()
+        .with_compression(Compression::Lzw)
+        .write_image::<colortype::CMYK8>(WIDTH, HEIGHT, &cmyk)
+        .unwrap();
+    write("quadrants-cmyk-lzw.tiff", separated.into_inner());
+
     // Stored turned a quarter left; Orientation 6 turns it back (a quarter right).
     let turned = image::imageops::rotate270(&opaque);
     let mut oriented = Cursor::new(Vec::new());
@@ -182,8 +195,8 @@ fn animated_gif() -> Vec<u8> {
     {
         let mut encoder = gif::Encoder::new(&mut out, 48, 32, &palette).unwrap();
         encoder.set_repeat(gif::Repeat::Finite(2)).unwrap();
-        let frame = |left: u16, top: u16, size: (u16, u16), index: u8, delay: u16, dispose| {
-            gif::Frame {
+        let frame =
+            |left: u16, top: u16, size: (u16, u16), index: u8, delay: u16, dispose| gif::Frame {
                 left,
                 top,
                 width: size.0,
@@ -192,8 +205,7 @@ fn animated_gif() -> Vec<u8> {
                 dispose,
                 buffer: vec![index; usize::from(size.0) * usize::from(size.1)].into(),
                 ..gif::Frame::default()
-            }
-        };
+            };
         use gif::DisposalMethod::{Background, Keep};
         for frame in [
             frame(0, 0, (48, 32), 0, 10, Keep),

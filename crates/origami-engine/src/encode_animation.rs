@@ -88,7 +88,8 @@ impl AnimationEncoder {
                 // NeuQuant speed 10, as for still GIFs; one palette per frame.
                 let mut gif_frame = gif::Frame::from_rgba_speed(w, h, &mut rgba, 10);
                 // GIF delays are in hundredths of a second.
-                gif_frame.delay = u16::try_from(delay_ms.saturating_add(5) / 10).unwrap_or(u16::MAX);
+                gif_frame.delay =
+                    u16::try_from(delay_ms.saturating_add(5) / 10).unwrap_or(u16::MAX);
                 // Every frame is the whole composited canvas: clearing it after it is shown
                 // keeps its transparent pixels from showing the frame before.
                 gif_frame.dispose = gif::DisposalMethod::Background;
@@ -147,7 +148,9 @@ impl WebPAnimation {
         // SAFETY: the init function fills in every field of the options it is given.
         let mut options = unsafe {
             if webp_sys::WebPAnimEncoderOptionsInitInternal(options.as_mut_ptr(), abi) == 0 {
-                return Err(err("libwebp's mux library is not the version it was built with"));
+                return Err(err(
+                    "libwebp's mux library is not the version it was built with",
+                ));
             }
             options.assume_init()
         };

@@ -65,6 +65,7 @@ mod smart;
 mod svg;
 mod working_copy;
 
+pub use apply::Transformed;
 pub use bitmap::{Bitmap, Channels};
 pub use cost::Cost;
 pub use error::{EngineError, Result};
@@ -73,7 +74,6 @@ pub use header::ImageInfo;
 pub use limits::Limits;
 pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
-pub use apply::Transformed;
 pub use plan::{plan, plan_with_options, Plan, TransformOptions};
 pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 

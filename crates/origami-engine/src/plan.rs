@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::apply::{self, Output, Transformed};
 use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
 use crate::error::{EngineError, Result};
@@ -11,7 +12,6 @@ use crate::format::ImageFormat;
 use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
-use crate::apply::{self, Output, Transformed};
 use crate::{animation, resize};
 
 /// Knobs for [`plan_with_options`]; the defaults are what [`plan`] uses.
@@ -200,15 +200,14 @@ impl<I: AsRef<[u8]>> Plan<I> {
         let info = self.info();
         let canvas = info.pixels();
         let decoded_memory = 3 * canvas * 4 + (256 << 10);
-        let frame = cost::source(info.format, false, canvas, canvas, decoded_memory).then(
-            cost::finish(
+        let frame =
+            cost::source(info.format, false, canvas, canvas, decoded_memory).then(cost::finish(
                 info.oriented_dimensions(),
                 &self.ops,
                 self.quality,
                 format,
                 &self.limits,
-            ),
-        );
+            ));
         let encoder_frames = 4 * frame.encoded_pixels * 4;
         Cost {
             memory_bytes: frame.memory_bytes + encoder_frames,

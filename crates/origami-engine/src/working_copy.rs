@@ -14,6 +14,7 @@
 
 use std::io::Cursor;
 
+use crate::apply::{self, Output, Transformed};
 use crate::bitmap::{Bitmap, Channels};
 use crate::cost::{self, Cost};
 use crate::decode::{self, Source};
@@ -23,7 +24,6 @@ use crate::header::ImageInfo;
 use crate::limits::Limits;
 use crate::ops::{Op, Pipeline};
 use crate::placeholder::{self, ThumbHash};
-use crate::apply::{self, Output, Transformed};
 use crate::{encode, resample, resize};
 
 /// An original is worth a working copy when its long side is at least this many times the
@@ -340,7 +340,9 @@ impl WorkingCopy {
         let (w, h) = step.output;
         let source = self.source_for(step.needs);
         let first = match step.crop {
-            Some(gravity) => resize::thumb(source, w, h, gravity, limits.max_output_side, &mut None)?,
+            Some(gravity) => {
+                resize::thumb(source, w, h, gravity, limits.max_output_side, &mut None)?
+            }
             None => resample::stretch(source, w, h)?,
         };
         let output = Output {

@@ -98,7 +98,11 @@ fn animated_sources_are_counted_from_their_headers() {
     for (name, format) in SOURCES {
         let info = probe(&fixture(name)).unwrap();
         assert_eq!(info.format, format, "{name}");
-        assert_eq!((info.width, info.height, info.frames), (48, 32, 4), "{name}");
+        assert_eq!(
+            (info.width, info.height, info.frames),
+            (48, 32, 4),
+            "{name}"
+        );
         assert!(info.is_animated(), "{name}");
     }
     assert_eq!(probe(&fixture("baseline.jpg")).unwrap().frames, 1);
@@ -132,7 +136,12 @@ fn animations_stay_animated_in_gif_and_webp_with_their_timing_and_loops() {
             // Frame 3: the blue square at the bottom right; frame 4: cleared (transparent).
             assert!(close(at(&frames[2], 20, 12), BLUE), "{context}");
             assert!(close(at(&frames[2], 4, 4), GREEN), "{context}");
-            assert_eq!(at(&frames[3], 20, 12)[3], 0, "{context}: {:?}", at(&frames[3], 20, 12));
+            assert_eq!(
+                at(&frames[3], 20, 12)[3],
+                0,
+                "{context}: {:?}",
+                at(&frames[3], 20, 12)
+            );
             assert!(close(at(&frames[3], 4, 4), GREEN), "{context}");
             assert!(close(at(&frames[3], 12, 4), RED), "{context}");
             // The same bytes every time.
@@ -150,12 +159,19 @@ fn a_smart_crop_is_chosen_once_for_every_frame() {
     // such a crop can make of the first two.)
     let pipeline: Pipeline = "thumb/16/16/g/smart".parse().unwrap();
     for (name, _) in SOURCES {
-        let made = transform(&fixture(name), &pipeline, ImageFormat::Gif, &Limits::default())
-            .unwrap();
+        let made = transform(
+            &fixture(name),
+            &pipeline,
+            ImageFormat::Gif,
+            &Limits::default(),
+        )
+        .unwrap();
         let (frames, _, _) = frames_of(&made.bytes);
         assert_eq!(frames.len(), 4, "{name}");
         let green_columns = |frame: &RgbaImage| -> Vec<u32> {
-            (0..16).filter(|&x| frame.get_pixel(x, 2).0[1] > 200 && frame.get_pixel(x, 2).0[0] < 60).collect()
+            (0..16)
+                .filter(|&x| frame.get_pixel(x, 2).0[1] > 200 && frame.get_pixel(x, 2).0[0] < 60)
+                .collect()
         };
         let kept = green_columns(&frames[1]);
         for frame in &frames[2..] {
@@ -179,7 +195,11 @@ fn other_outputs_take_the_first_frame() {
             let still = origami_engine::decode(&made.bytes, &Limits::default())
                 .unwrap()
                 .into_rgba();
-            assert_eq!((still.width(), still.height()), (24, 16), "{name} as {output}");
+            assert_eq!(
+                (still.width(), still.height()),
+                (24, 16),
+                "{name} as {output}"
+            );
             // All red: the first frame.
             let pixel = &still.data()[4 * still.width() as usize * 4 + 4 * 4..][..4];
             assert!(
@@ -203,8 +223,8 @@ fn an_animation_costs_its_frames() {
 fn gif_of(width: u16, height: u16, frames: usize) -> Vec<u8> {
     let mut out = Vec::new();
     {
-        let mut encoder = gif::Encoder::new(&mut out, width, height, &[0, 0, 0, 255, 255, 255])
-            .unwrap();
+        let mut encoder =
+            gif::Encoder::new(&mut out, width, height, &[0, 0, 0, 255, 255, 255]).unwrap();
         for i in 0..frames {
             let frame = gif::Frame {
                 width: 1,
@@ -235,7 +255,13 @@ fn animation_bombs_are_refused_from_the_header() {
     assert!(err.to_string().contains("max_animation_pixels"), "{err}");
     // Within the limits, the same kinds of file are made.
     let fine = gif_of(8, 8, 10);
-    let made = transform(&fine, &"fit/4/4".parse().unwrap(), ImageFormat::Gif, &limits).unwrap();
+    let made = transform(
+        &fine,
+        &"fit/4/4".parse().unwrap(),
+        ImageFormat::Gif,
+        &limits,
+    )
+    .unwrap();
     assert_eq!(frames_of(&made.bytes).0.len(), 10);
 }
 

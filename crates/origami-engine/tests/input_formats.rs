@@ -17,7 +17,7 @@ use origami_engine::{
 };
 
 /// (file, format, has alpha): each shows the 64x48 quadrant picture upright.
-const INPUTS: [(&str, ImageFormat, bool); 18] = [
+const INPUTS: [(&str, ImageFormat, bool); 19] = [
     ("inputs/quadrants.cur", ImageFormat::Ico, true),
     ("inputs/quadrants.svg", ImageFormat::Svg, true),
     ("inputs/quadrants.jxl", ImageFormat::Jxl, false),
@@ -29,6 +29,7 @@ const INPUTS: [(&str, ImageFormat, bool); 18] = [
     ("inputs/quadrants-alpha.avif", ImageFormat::Avif, true),
     ("inputs/quadrants-ravif.avif", ImageFormat::Avif, true),
     ("inputs/quadrants-lzw.tiff", ImageFormat::Tiff, false),
+    ("inputs/quadrants-cmyk-lzw.tiff", ImageFormat::Tiff, false),
     (
         "inputs/quadrants-rgba16-deflate.tiff",
         ImageFormat::Tiff,

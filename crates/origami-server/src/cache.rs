@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use moka::future::Cache;
+use origami_store::ContentHash;
 
 use crate::api_error::ApiError;
 use crate::metrics as m;
@@ -37,6 +38,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Its place in [`Stats`]'s counter handles.
+    fn index(self) -> usize {
+        match self {
+            Outcome::Hit => 0,
+            Outcome::Miss => 1,
+            Outcome::Coalesced => 2,
+            Outcome::Derived => 3,
+        }
+    }
+
     /// The label in `origami_cache_total{outcome}` and the access log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,7 +70,7 @@ pub(crate) enum Made {
 
 /// Counters of one server instance (the same events go to the metrics facade; these are
 /// per-instance, which tests running several servers in one process need).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Stats {
     hits: AtomicU64,
     misses: AtomicU64,
@@ -68,6 +79,15 @@ pub struct Stats {
     transforms: AtomicU64,
     lookups: AtomicU64,
     copies_made: AtomicU64,
+    /// `origami_cache_total{outcome}`, by [`Outcome::index`]: looked up in the recorder once,
+    /// not on every request (a registry lookup that hashes the labels).
+    outcome_counters: [OnceLock<metrics::Counter>; 4],
+}
+
+impl std::fmt::Debug for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Stats").field(&self.snapshot()).finish()
+    }
 }
 
 /// A snapshot of [`Stats`].
@@ -123,7 +143,9 @@ impl Stats {
             Outcome::Derived => &self.derived,
         };
         counter.fetch_add(1, Ordering::SeqCst);
-        m::cache(outcome.as_str());
+        self.outcome_counters[outcome.index()]
+            .get_or_init(|| m::cache_counter(outcome.as_str()))
+            .increment(1);
     }
 }
 
@@ -136,15 +158,11 @@ impl Stats {
 /// out hundreds of derivatives on its way.
 #[derive(Debug, Clone)]
 pub(crate) struct ResultCache {
-    cache: Cache<String, Cached>,
+    /// Keyed by strings a client chooses (paths), hashed with a per-process random seed.
+    cache: Cache<String, Cached, foldhash::fast::RandomState>,
     max_entry_bytes: u64,
     stats: Arc<Stats>,
     takedowns: Takedowns,
-}
-
-/// The original a key (`<hash>/...`) belongs to.
-fn hash_of(key: &str) -> Option<origami_store::ContentHash> {
-    key.get(..64)?.parse().ok()
 }
 
 /// The largest share of the cache's bytes one entry may take (1/`MAX_ENTRY_FRACTION`).
@@ -178,7 +196,7 @@ impl ResultCache {
                     m::cache_evicted();
                 }
             })
-            .build();
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Self {
             cache,
             max_entry_bytes: max_bytes / MAX_ENTRY_FRACTION,
@@ -192,10 +210,11 @@ impl ResultCache {
         &self.takedowns
     }
 
-    /// The entry at `key`, unless its original is known to be deleted (then it is dropped).
-    async fn live(&self, key: &str) -> Option<Cached> {
+    /// The entry at `key`, an entry of the original `hash`, unless that original is known to
+    /// be deleted (then it is dropped).
+    async fn live(&self, hash: &ContentHash, key: &str) -> Option<Cached> {
         let found = self.cache.get(key).await?;
-        if hash_of(key).is_some_and(|hash| self.takedowns.is_deleted(&hash)) {
+        if self.takedowns.is_deleted(hash) {
             self.cache.invalidate(key).await;
             return None;
         }
@@ -219,12 +238,13 @@ impl ResultCache {
         (self.cache.weighted_size(), self.cache.entry_count())
     }
 
-    /// The entry at `key`, if any, without counting an outcome.
-    pub(crate) async fn peek(&self, key: &str) -> Option<Cached> {
-        self.live(key).await
+    /// The entry at `key` (an entry of the original `hash`), if any, without counting an
+    /// outcome.
+    pub(crate) async fn peek(&self, hash: &ContentHash, key: &str) -> Option<Cached> {
+        self.live(hash, key).await
     }
 
-    /// Looks `key` up; on a miss builds and runs `make()` once for all concurrent callers of
+    /// Looks `key` (an entry of the original `hash`) up; on a miss builds and runs `make()` once for all concurrent callers of
     /// the same key (coalescing) and caches its result (errors are not cached, nor results over
     /// the entry bound, though every waiting caller gets them). `make` is only
     /// called on a miss, so a hit copies nothing.
@@ -236,6 +256,7 @@ impl ResultCache {
     /// admission limit, which every transform passes.
     pub(crate) async fn get_or_make<M, F>(
         &self,
+        hash: &ContentHash,
         key: &str,
         make: M,
     ) -> Result<(Cached, Outcome), ApiError>
@@ -243,7 +264,7 @@ impl ResultCache {
         M: FnOnce() -> F,
         F: Future<Output = Result<(Cached, Made), ApiError>> + Send + 'static,
     {
-        if let Some(found) = self.live(key).await {
+        if let Some(found) = self.live(hash, key).await {
             self.stats.count(Outcome::Hit);
             return Ok((found, Outcome::Hit));
         }

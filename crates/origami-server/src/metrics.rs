@@ -195,8 +195,9 @@ pub(crate) fn unparsed_request(status: u16) {
         .increment(1);
 }
 
-pub(crate) fn cache(outcome: &'static str) {
-    metrics::counter!(CACHE, "outcome" => outcome).increment(1);
+/// The handle of `origami_cache_total{outcome}`.
+pub(crate) fn cache_counter(outcome: &'static str) -> metrics::Counter {
+    metrics::counter!(CACHE, "outcome" => outcome)
 }
 
 pub(crate) fn transform(op: &'static str, format: &'static str, elapsed: Duration) {

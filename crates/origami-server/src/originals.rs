@@ -46,7 +46,7 @@ impl Originals {
     /// Reads an original: from the memory cache when `/original/` put it there, else from the
     /// store. Returns the bytes and the region that served them (`cache` for memory).
     pub(crate) async fn read(&self, hash: &ContentHash) -> Result<(Bytes, Arc<str>), ApiError> {
-        if let Some(found) = self.cache.peek(&original_key(hash)).await {
+        if let Some(found) = self.cache.peek(hash, &original_key(hash)).await {
             return Ok((found.bytes, Arc::from("cache")));
         }
         let got = self.store.get(hash).await?;
@@ -58,7 +58,7 @@ impl Originals {
         let hash = *hash;
         let store = self.store.clone();
         self.cache
-            .get_or_make(&original_key(&hash), || async move {
+            .get_or_make(&hash, &original_key(&hash), || async move {
                 let got = store.get(&hash).await?;
                 let content_type = ImageFormat::sniff(&got.bytes)
                     .map_or("application/octet-stream", |f| f.mime_type());
@@ -78,7 +78,7 @@ impl Originals {
         if let Some(info) = self.infos.get(hash).await {
             return Some(info.bytes);
         }
-        let cached = self.cache.peek(&original_key(hash)).await?;
+        let cached = self.cache.peek(hash, &original_key(hash)).await?;
         Some(cached.bytes.len() as u64)
     }
 

@@ -91,7 +91,7 @@ impl Renderer {
         rendition: &Rendition,
     ) -> Result<(Cached, Outcome), ApiError> {
         self.cache
-            .get_or_make(rendition.key(), || {
+            .get_or_make(rendition.hash(), rendition.key(), || {
                 let rendition = rendition.clone();
                 let this = self.clone();
                 async move {
@@ -317,7 +317,7 @@ impl Renderer {
                 Ok((cached, Made::Computed))
             }
         };
-        self.cache.get_or_make(&key, make).await
+        self.cache.get_or_make(&hash, &key, make).await
     }
 
     /// Runs `work`, estimated at `cost`, on the CPU pool, after the transform hook.

@@ -20,7 +20,7 @@ pub(crate) struct Takedowns {
 struct Inner {
     store: Arc<dyn Store>,
     /// The answer per original, kept `recheck` long.
-    answers: Cache<ContentHash, bool>,
+    answers: Cache<ContentHash, bool, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for Takedowns {
@@ -43,7 +43,7 @@ impl Takedowns {
                 answers: Cache::builder()
                     .max_capacity(MAX_ANSWERS)
                     .time_to_live(recheck)
-                    .build(),
+                    .build_with_hasher(foldhash::fast::RandomState::default()),
             }),
         }
     }

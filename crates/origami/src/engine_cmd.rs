@@ -13,7 +13,8 @@ use crate::error::{CliError, CliResult};
 /// Arguments of `origami transform`.
 #[derive(Debug, Args)]
 pub struct TransformArgs {
-    /// The source image (JPEG, PNG, WebP or GIF).
+    /// The source image, in any input format (JPEG, PNG, WebP, GIF, AVIF, HEIC, JPEG XL, SVG,
+    /// TIFF, BMP, ICO, QOI).
     input: PathBuf,
     /// The operation pipeline, exactly as in a URL, e.g. `thumb/400/300/g/smart/q/75`
     /// (use "" for a plain format conversion).

@@ -260,6 +260,28 @@ fn an_svg_is_rasterised_at_the_size_the_pipeline_needs() {
 }
 
 #[test]
+fn an_icc_profile_in_a_heic_is_converted_to_srgb() {
+    // The same picture and profile as `icc-displayp3.png` (whose conversion the fixtures test
+    // checks against LittleCMS), through HEVC at q95 4:4:4.
+    let limits = Limits::default();
+    let heic = decode(&fixture("inputs/icc-adobergb.heic"), &limits).unwrap();
+    let png = decode(&fixture("icc-displayp3.png"), &limits).unwrap();
+    assert!(probe(&fixture("inputs/icc-adobergb.heic")).unwrap().has_icc_profile);
+    for (x, y) in [(16, 16), (48, 16), (16, 48), (48, 48)] {
+        let (got, expected) = (heic.pixel(x, y), png.pixel(x, y));
+        let off = got[..3]
+            .iter()
+            .zip(&expected[..3])
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap_or(0);
+        assert!(off <= 6, "({x},{y}): {got:?}, expected {expected:?}");
+    }
+    // The discriminating patch moved away from its stored value (64, 160, 64).
+    assert!(heic.pixel(48, 16)[0] < 30, "profile ignored? {:?}", heic.pixel(48, 16));
+}
+
+#[test]
 fn display_p3_named_by_nclx_is_converted_to_srgb() {
     // Four flat patches whose values are Display P3 (sRGB transfer), in a lossless RGB AVIF
     // whose `nclx` box names primaries 12 (P3) and transfer 13 (sRGB); no ICC profile.

@@ -1,4 +1,5 @@
-//! Decoding to an oriented sRGB [`Bitmap`], with shrink-on-load for JPEG.
+//! Decoding to an oriented sRGB [`Bitmap`], with shrink-on-load for JPEG (DCT scaling) and
+//! still WebP (libwebp's rescaler).
 
 use std::io::Cursor;
 
@@ -119,10 +120,14 @@ fn decode_checked(
             image::codecs::gif::GifDecoder::new(Cursor::new(bytes)),
             limits,
         )?,
-        ImageFormat::WebP => decode_with_image(
-            image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)),
-            limits,
-        )?,
+        ImageFormat::WebP => match crate::webp_decode::decode(bytes, header, min_size)? {
+            Some(bitmap) => (bitmap, header.icc_profile.clone()),
+            // An animation's first frame, composited as the animation path does.
+            None => decode_with_image(
+                image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)),
+                limits,
+            )?,
+        },
         ImageFormat::Tiff => guarded(ImageFormat::Tiff, || {
             decode_with_image(
                 image::codecs::tiff::TiffDecoder::new(Cursor::new(bytes)),
@@ -168,11 +173,16 @@ fn decode_checked(
 }
 
 /// The size (stored orientation) and bytes per pixel [`decode`] produces for `header` and
-/// `min_size`: JPEGs at their DCT scale, other formats whole; 4 bytes per pixel for images with
-/// alpha and CMYK JPEGs, else 3 (8-bit: PNG's 16-bit samples are converted to 8).
+/// `min_size`: JPEGs at their DCT scale, still WebPs at their scaled size, other formats
+/// whole; 4 bytes per pixel for images with alpha and CMYK JPEGs, else 3 (8-bit: PNG's 16-bit
+/// samples are converted to 8).
 pub(crate) fn decoded_size(header: &Header, min_size: Option<(u32, u32)>) -> (u32, u32, u32) {
     let info = &header.info;
     let channels = if info.has_alpha || header.adobe { 4 } else { 3 };
+    if info.format == ImageFormat::WebP && !info.is_animated() {
+        let (width, height) = crate::webp_decode::scaled_size(header, min_size);
+        return (width, height, channels);
+    }
     if info.format != ImageFormat::Jpeg {
         return (info.width, info.height, channels);
     }

@@ -63,6 +63,7 @@ mod resample;
 mod resize;
 mod smart;
 mod svg;
+mod webp_decode;
 mod working_copy;
 
 pub use apply::Transformed;

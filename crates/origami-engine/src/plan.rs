@@ -200,14 +200,13 @@ impl<I: AsRef<[u8]>> Plan<I> {
         let info = self.info();
         let canvas = info.pixels();
         let decoded_memory = 3 * canvas * 4 + (256 << 10);
-        let frame =
-            cost::source(info.format, false, canvas, canvas, decoded_memory).then(cost::finish(
-                info.oriented_dimensions(),
-                &self.ops,
-                self.quality,
-                format,
-                &self.limits,
-            ));
+        let frame = cost::animation_frame(info.format, canvas, decoded_memory).then(cost::finish(
+            info.oriented_dimensions(),
+            &self.ops,
+            self.quality,
+            format,
+            &self.limits,
+        ));
         let encoder_frames = 4 * frame.encoded_pixels * 4;
         Cost {
             memory_bytes: frame.memory_bytes + encoder_frames,
@@ -226,7 +225,8 @@ impl<I: AsRef<[u8]>> Plan<I> {
     ///
     /// Operations run in pipeline order on the upright image. When the first operation is a
     /// `thumb` or `fit`, JPEGs are decoded at 1/2, 1/4 or 1/8 scale as long as that leaves at
-    /// least twice the pixels the operation needs. A result larger than
+    /// least twice the pixels the operation needs, and still WebPs at that twice exactly
+    /// (libwebp's rescaler). A result larger than
     /// [`Limits::max_output_side`] (possible when the pipeline has no resize) is scaled down to
     /// fit. Transparent images written as JPEG are flattened onto the pipeline's background
     /// (white unless `bg/` says otherwise).

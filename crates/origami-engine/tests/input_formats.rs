@@ -266,7 +266,11 @@ fn an_icc_profile_in_a_heic_is_converted_to_srgb() {
     let limits = Limits::default();
     let heic = decode(&fixture("inputs/icc-adobergb.heic"), &limits).unwrap();
     let png = decode(&fixture("icc-displayp3.png"), &limits).unwrap();
-    assert!(probe(&fixture("inputs/icc-adobergb.heic")).unwrap().has_icc_profile);
+    assert!(
+        probe(&fixture("inputs/icc-adobergb.heic"))
+            .unwrap()
+            .has_icc_profile
+    );
     for (x, y) in [(16, 16), (48, 16), (16, 48), (48, 48)] {
         let (got, expected) = (heic.pixel(x, y), png.pixel(x, y));
         let off = got[..3]
@@ -278,7 +282,11 @@ fn an_icc_profile_in_a_heic_is_converted_to_srgb() {
         assert!(off <= 6, "({x},{y}): {got:?}, expected {expected:?}");
     }
     // The discriminating patch moved away from its stored value (64, 160, 64).
-    assert!(heic.pixel(48, 16)[0] < 30, "profile ignored? {:?}", heic.pixel(48, 16));
+    assert!(
+        heic.pixel(48, 16)[0] < 30,
+        "profile ignored? {:?}",
+        heic.pixel(48, 16)
+    );
 }
 
 #[test]

@@ -291,10 +291,22 @@ fn blur_lowers_detail_and_keeps_mean_colour() {
 
 #[test]
 fn shrink_on_load_costs_little_quality() {
-    // The small fixture exercises the same path as the bench photos: thumb/40/30 of a
-    // 320x240 JPEG decodes at 1/4 scale. The two outputs must be nearly identical.
+    // The small fixtures exercise the same paths as the bench photos: thumb/40/30 of a
+    // 320x240 JPEG decodes at 1/4 scale, of a 320x240 lossy WebP at 80x60 (libwebp's
+    // rescaler). The two outputs must be nearly identical.
+    for name in ["baseline.jpg", "lossy.webp"] {
+        shrink_on_load_is_close(name);
+    }
+    // The WebP was decoded small: its plan counts 80x60 decoded pixels.
+    let bytes = fixture("lossy.webp");
+    let planned =
+        origami_engine::plan(&bytes, &"thumb/40/30".parse().unwrap(), &Limits::default()).unwrap();
+    assert_eq!(planned.cost(ImageFormat::Png).decoded_pixels, 80 * 60);
+}
+
+fn shrink_on_load_is_close(name: &str) {
     let pipeline: Pipeline = "thumb/40/30".parse().unwrap();
-    let bytes = fixture("baseline.jpg");
+    let bytes = fixture(name);
     let fast = transform(&bytes, &pipeline, ImageFormat::Png, &Limits::default()).unwrap();
     let full = transform_with_options(
         &bytes,
@@ -317,7 +329,7 @@ fn shrink_on_load_costs_little_quality() {
         }
     }
     let db = psnr(&a, &reference);
-    assert!(db > 30.0, "shrink-on-load PSNR {db:.1} dB");
+    assert!(db > 30.0, "{name}: shrink-on-load PSNR {db:.1} dB");
 }
 
 // --- working copies --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ fn engine(c: &mut Criterion) {
             ("png", ImageFormat::Png, true),
         ];
         for (label, format, shrink_on_load) in cases {
-            let options = TransformOptions { shrink_on_load };
+            let options = TransformOptions::shrink_on_load(shrink_on_load);
             group.bench_function(BenchmarkId::from_parameter(label), |b| {
                 b.iter(|| {
                     transform_with_options(&photo.bytes, &thumb, format, &limits, options)

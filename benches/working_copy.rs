@@ -123,7 +123,7 @@ fn main() {
                     &pipeline,
                     format,
                     &limits,
-                    TransformOptions { shrink_on_load },
+                    TransformOptions::shrink_on_load(shrink_on_load),
                 )
                 .expect("transform");
                 decode(&out.bytes, &limits).expect("decode")

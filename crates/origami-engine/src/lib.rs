@@ -75,7 +75,7 @@ pub use header::ImageInfo;
 pub use limits::Limits;
 pub use ops::{FlipAxis, Gravity, Op, Pipeline, Sigma, DEFAULT_BACKGROUND, MAX_DIMENSION, MAX_OPS};
 pub use placeholder::{render_thumbhash, thumbhash, ThumbHash};
-pub use plan::{plan, plan_with_options, Plan, TransformOptions};
+pub use plan::{plan, plan_with_options, Oversampling, Plan, TransformOptions};
 pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 
 /// Version of the engine's output for given inputs. It is part of every derivative's ETag and

@@ -17,15 +17,41 @@ use crate::{animation, resize};
 /// Knobs for [`plan_with_options`]; the defaults are what [`plan`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransformOptions {
-    /// Decode JPEGs at a reduced DCT scale when the pipeline shrinks the image (default true).
-    /// Turning it off exists for measuring its quality cost and speed-up.
+    /// Decode JPEGs at a reduced DCT scale, and still WebPs through libwebp's rescaler, when
+    /// the pipeline shrinks the image (default true). Turning it off exists for measuring its
+    /// quality cost and speed-up.
     pub shrink_on_load: bool,
+    /// How many times the size the first resize needs a shrink-on-load decode keeps on each
+    /// side: 2 (the default: the final Lanczos resize always has 2x oversampling) or 1 (what
+    /// sharp's `fastShrinkOnLoad` keeps: cheaper, softer). Exists for measuring the two.
+    pub oversampling: Oversampling,
+}
+
+/// See [`TransformOptions::oversampling`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Oversampling {
+    /// At least the size the first resize needs.
+    Once,
+    /// At least twice that.
+    #[default]
+    Twice,
+}
+
+impl TransformOptions {
+    /// Shrink-on-load on or off, at the default oversampling.
+    pub fn shrink_on_load(on: bool) -> Self {
+        Self {
+            shrink_on_load: on,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for TransformOptions {
     fn default() -> Self {
         Self {
             shrink_on_load: true,
+            oversampling: Oversampling::Twice,
         }
     }
 }
@@ -116,6 +142,11 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
         }
     }
     .map(|(w, h)| if swapped { (h, w) } else { (w, h) })
+    // The decoders keep twice the size they are asked for: asking for half of it keeps once.
+    .map(|(w, h)| match options.oversampling {
+        Oversampling::Twice => (w, h),
+        Oversampling::Once => (w.div_ceil(2), h.div_ceil(2)),
+    })
     .filter(|_| options.shrink_on_load);
     Ok(Plan {
         source,

@@ -78,7 +78,7 @@ fn allocation_is_bounded() {
                 // pixel buffers (PNG's deflate state alone would be ~300 KB of noise).
                 ImageFormat::Jpeg,
                 &limits,
-                TransformOptions { shrink_on_load },
+                TransformOptions::shrink_on_load(shrink_on_load),
             )
             .unwrap()
         })

@@ -313,9 +313,7 @@ fn shrink_on_load_is_close(name: &str) {
         &pipeline,
         ImageFormat::Png,
         &Limits::default(),
-        TransformOptions {
-            shrink_on_load: false,
-        },
+        TransformOptions::shrink_on_load(false),
     )
     .unwrap();
     let (a, b) = (

@@ -253,7 +253,6 @@ fn decode_jpeg(
     scale: ScalingFactor,
     limits: &Limits,
 ) -> Result<Bitmap> {
-    let tj = |e: turbojpeg::Error| EngineError::corrupt(format!("JPEG: {e}"));
     // Rare (stray bytes between header segments): the decoder gets a copy without them.
     let cleaned;
     let bytes = if header.stray_ranges.is_empty() {
@@ -262,6 +261,26 @@ fn decode_jpeg(
         cleaned = without_ranges(bytes, &header.stray_ranges);
         cleaned.as_slice()
     };
+    // At 1/8 scale a progressive JPEG's AC scans are not read (see `jpeg_scans`): the same
+    // pixels from its DC scans alone. Should that stream fail, the whole file is decoded.
+    if header.info.progressive && scale == ScalingFactor::ONE_EIGHTH {
+        if let Some(dc_only) = crate::jpeg_scans::dc_scans_only(bytes) {
+            if let Ok(bitmap) = decompress_jpeg(&dc_only, header, scale, limits) {
+                return Ok(bitmap);
+            }
+        }
+    }
+    decompress_jpeg(bytes, header, scale, limits)
+}
+
+/// [`decode_jpeg`] of `bytes` as they are given.
+fn decompress_jpeg(
+    bytes: &[u8],
+    header: &Header,
+    scale: ScalingFactor,
+    limits: &Limits,
+) -> Result<Bitmap> {
+    let tj = |e: turbojpeg::Error| EngineError::corrupt(format!("JPEG: {e}"));
     let mut decompressor = Decompressor::new().map_err(tj)?;
     decompressor
         .set_scan_limit(limits.max_jpeg_scans)
@@ -362,4 +381,71 @@ fn decode_with_image<D: ImageDecoder>(
         Bitmap::new(w, h, Channels::Rgb, image.into_rgb8().into_raw())?
     };
     Ok((bitmap, icc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
+        std::fs::read(format!("{path}{name}")).expect("fixture")
+    }
+
+    /// `bitmap` as a progressive JPEG by libjpeg-turbo (its default scan script, where the DC
+    /// refinement scan comes after AC scans), in colour or grey.
+    fn progressive(bitmap: &Bitmap, grey: bool) -> Vec<u8> {
+        let mut compressor = turbojpeg::Compressor::new().expect("compressor");
+        compressor.set_progressive(true).expect("progressive");
+        compressor.set_quality(90).expect("quality");
+        let subsamp = if grey {
+            turbojpeg::Subsamp::Gray
+        } else {
+            turbojpeg::Subsamp::Sub2x2
+        };
+        compressor.set_subsamp(subsamp).expect("subsampling");
+        let image = turbojpeg::Image {
+            pixels: bitmap.data(),
+            width: bitmap.width() as usize,
+            pitch: bitmap.stride(),
+            height: bitmap.height() as usize,
+            format: PixelFormat::RGB,
+        };
+        compressor.compress_to_vec(image).expect("compress")
+    }
+
+    #[test]
+    fn a_progressive_jpeg_at_one_eighth_is_the_same_from_its_dc_scans_alone() {
+        let limits = Limits::default();
+        let photo = decode(
+            &Source::new(fixture("baseline.jpg"), &limits).expect("source"),
+            None,
+            &limits,
+        )
+        .expect("decode");
+        for (name, bytes) in [
+            ("progressive.jpg", fixture("progressive.jpg")),
+            ("libjpeg-turbo 4:2:0", progressive(&photo, false)),
+            ("libjpeg-turbo grey", progressive(&photo, true)),
+        ] {
+            let header = probe::read_header(&bytes).expect("header");
+            assert!(header.info.progressive, "{name}");
+            let dc = crate::jpeg_scans::dc_scans_only(&bytes).expect("DC scans");
+            assert!(
+                dc.len() < bytes.len() / 2,
+                "{name}: {} of {}",
+                dc.len(),
+                bytes.len()
+            );
+            let eighth = ScalingFactor::ONE_EIGHTH;
+            let from_dc = decompress_jpeg(&dc, &header, eighth, &limits).expect("from DC");
+            let whole = decompress_jpeg(&bytes, &header, eighth, &limits).expect("whole");
+            assert_eq!((from_dc.width(), from_dc.height()), (40, 30), "{name}");
+            assert_eq!(from_dc.data(), whole.data(), "{name}: the pixels differ");
+        }
+        // Not a JPEG laid out as scans, or cut before its end: no DC-only stream.
+        let bytes = fixture("progressive.jpg");
+        assert!(crate::jpeg_scans::dc_scans_only(&bytes[..bytes.len() - 100]).is_none());
+        assert!(crate::jpeg_scans::dc_scans_only(b"not a jpeg").is_none());
+    }
 }

@@ -52,6 +52,7 @@ mod format;
 mod grammar;
 mod header;
 mod heif;
+mod jpeg_scans;
 mod jxl;
 mod limits;
 mod ops;

@@ -443,6 +443,18 @@ mod tests {
             assert_eq!((from_dc.width(), from_dc.height()), (40, 30), "{name}");
             assert_eq!(from_dc.data(), whole.data(), "{name}: the pixels differ");
         }
+        // Damaged files: never a panic, whatever the walk finds.
+        let bytes = fixture("progressive.jpg");
+        for cut in (0..bytes.len()).step_by(7) {
+            let _ = crate::jpeg_scans::dc_scans_only(&bytes[..cut]);
+        }
+        for at in (0..bytes.len()).step_by(5) {
+            for value in [0x00, 0xFF, 0xDA, 0xC2, 0xDB, 0x01] {
+                let mut damaged = bytes.clone();
+                damaged[at] = value;
+                let _ = crate::jpeg_scans::dc_scans_only(&damaged);
+            }
+        }
         // Not a JPEG laid out as scans, or cut before its end: no DC-only stream.
         let bytes = fixture("progressive.jpg");
         assert!(crate::jpeg_scans::dc_scans_only(&bytes[..bytes.len() - 100]).is_none());

@@ -20,26 +20,12 @@ pub fn photos_dir() -> PathBuf {
 /// Loads every `.jpg` in [`photos_dir`], sorted by name. Empty (with a hint on stderr) when
 /// the photos have not been fetched with `scripts/fetch-photos.sh`.
 pub fn photos() -> Vec<Photo> {
-    let dir = photos_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "no photos in {}: run scripts/fetch-photos.sh first",
-            dir.display()
-        );
-        return Vec::new();
-    };
-    let mut photos: Vec<Photo> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-        .filter_map(|p| {
-            let bytes = std::fs::read(&p).ok()?;
-            let name = p.file_name()?.to_string_lossy().into_owned();
-            Some(Photo { name, bytes })
-        })
-        .collect();
-    photos.sort_by(|a, b| a.name.cmp(&b.name));
-    photos
+    load(
+        &photos_dir(),
+        Some("jpg"),
+        "photos",
+        "scripts/fetch-photos.sh",
+    )
 }
 
 /// Loads every file in `$ORIGAMI_FORMAT_SAMPLES` or `target/format-samples` (one ~12 MP
@@ -51,24 +37,28 @@ pub fn format_samples() -> Vec<Photo> {
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/format-samples")
         });
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "no format samples in {}: run benches/format-samples.sh first",
-            dir.display()
-        );
+    load(&dir, None, "format samples", "benches/format-samples.sh")
+}
+
+/// The files of `dir` (those ending in `.{extension}` when given), sorted by name; empty, with
+/// a hint to run `maker`, when `dir` cannot be read.
+fn load(dir: &std::path::Path, extension: Option<&str>, what: &str, maker: &str) -> Vec<Photo> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        eprintln!("no {what} in {}: run {maker} first", dir.display());
         return Vec::new();
     };
-    let mut samples: Vec<Photo> = entries
+    let mut files: Vec<Photo> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
+        .filter(|p| extension.is_none_or(|ext| p.extension().is_some_and(|e| e == ext)))
         .filter_map(|p| {
             let bytes = std::fs::read(&p).ok()?;
             let name = p.file_name()?.to_string_lossy().into_owned();
             Some(Photo { name, bytes })
         })
         .collect();
-    samples.sort_by(|a, b| a.name.cmp(&b.name));
-    samples
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files
 }
 
 /// SSIMULACRA2 of decoded bitmaps (the `quality` feature: the measurement tools only).

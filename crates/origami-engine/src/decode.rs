@@ -191,6 +191,14 @@ pub(crate) fn decoded_size(header: &Header, min_size: Option<(u32, u32)>) -> (u3
     (side(info.width), side(info.height), channels)
 }
 
+/// Whether a progressive JPEG with `header` decoded for `min_size` is handed its DC scans
+/// (and its subsampled components' AC scans) alone: at 1/8 scale (see `jpeg_scans`).
+pub(crate) fn reads_dc_scans(header: &Header, min_size: Option<(u32, u32)>) -> bool {
+    header.info.format == ImageFormat::Jpeg
+        && header.info.progressive
+        && header_jpeg_scale(header, min_size) == ScalingFactor::ONE_EIGHTH
+}
+
 /// The DCT scale a JPEG with `header` is decoded at for `min_size` (oriented pixels; the scale
 /// is chosen in stored orientation).
 fn header_jpeg_scale(header: &Header, min_size: Option<(u32, u32)>) -> ScalingFactor {
@@ -264,6 +272,7 @@ fn decode_jpeg(
     // At 1/8 scale a progressive JPEG's AC scans are not read (see `jpeg_scans`): the same
     // pixels from its DC scans alone. Should that stream fail, the whole file is decoded.
     if header.info.progressive && scale == ScalingFactor::ONE_EIGHTH {
+        // The cost model weighs this as a baseline file's entropy decoding (`reads_dc_scans`).
         if let Some(dc_only) = crate::jpeg_scans::dc_scans_only(bytes) {
             if let Ok(bitmap) = decompress_jpeg(&dc_only, header, scale, limits) {
                 return Ok(bitmap);

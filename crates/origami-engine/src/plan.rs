@@ -214,7 +214,10 @@ impl<I: AsRef<[u8]>> Plan<I> {
         } else {
             (width, height)
         };
-        cost::source(info.format, info.progressive, stored, decoded, memory).then(cost::finish(
+        // A progressive JPEG at 1/8 entropy-decodes its DC scans (and subsampled chroma's
+        // AC) only: about a baseline file's work (`jpeg_scans`).
+        let every_scan = info.progressive && !decode::reads_dc_scans(header, self.min_size);
+        cost::source(info.format, every_scan, stored, decoded, memory).then(cost::finish(
             upright,
             &self.ops,
             self.quality,

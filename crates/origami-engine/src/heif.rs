@@ -7,7 +7,8 @@
 //! JPEG's. Images with `nclx` colour (most AVIFs, and HEICs from many cameras) have their
 //! YCbCr converted by libheif with the matrix they name, and their primaries and transfer
 //! (Display P3, BT.2020 SDR, ...) converted to sRGB here; HDR transfers (PQ, HLG) are taken
-//! as sRGB.
+//! as sRGB. The `nclx` code points are read from the boxes (`heif_boxes`), not asked of
+//! libheif, whose query leaks.
 
 use std::sync::LazyLock;
 
@@ -118,9 +119,7 @@ pub(crate) fn decode(format: ImageFormat, bytes: &[u8]) -> Result<(Bitmap, Optio
     let bitmap = Bitmap::new(plane.width, plane.height, channels, data)?;
     let icc = icc_profile(&handle);
     if icc.is_none() {
-        if let Some(nclx) = handle.color_profile_nclx() {
-            let primaries = nclx.color_primaries() as u32;
-            let transfer = nclx.transfer_characteristics() as u32;
+        if let Some((primaries, transfer)) = crate::heif_boxes::primary_nclx(bytes) {
             if let (Ok(primaries), Ok(transfer)) = (u8::try_from(primaries), u8::try_from(transfer))
             {
                 if let Some(profile) = crate::color::cicp_profile(primaries, transfer) {

@@ -52,6 +52,7 @@ mod format;
 mod grammar;
 mod header;
 mod heif;
+mod heif_boxes;
 mod jpeg_scans;
 mod jxl;
 mod limits;

@@ -16,9 +16,12 @@ use crate::working_copies::WorkingCopyConfig;
 /// (`<hash>/<spec>`). Instrumentation only: tests use it to hold a worker busy deterministically.
 pub type TransformHook = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// The default [`ServerConfig::transform_memory_bytes`] per worker: 64 MiB, a little over a
-/// 20 MP progressive JPEG's coefficients (4:2:0) plus its 1/4-scale decode.
-pub const DEFAULT_TRANSFORM_MEMORY_PER_WORKER: u64 = 64 << 20;
+/// The default [`ServerConfig::transform_memory_bytes`] per worker: 128 MiB. Decoded working
+/// copies take half of it by default, which leaves each worker 64 MiB, a little over a 20 MP
+/// progressive JPEG's coefficients (4:2:0) plus its 1/4-scale decode. (At 64 MiB per worker,
+/// with half of it for copies, every 10-20 MP progressive upload ran alone: on the first-touch
+/// benchmark a quarter of the two cores sat idle.)
+pub const DEFAULT_TRANSFORM_MEMORY_PER_WORKER: u64 = 128 << 20;
 
 /// How the server behaves. [`ServerConfig::default`] gives the documented defaults.
 #[derive(Clone)]
@@ -30,8 +33,9 @@ pub struct ServerConfig {
     pub max_queue: usize,
     /// Memory the transforms running at once may use together, as estimated from each
     /// original's header ([`origami_engine::working_memory`]); a transform that would go over
-    /// waits for others to finish, and one larger than the whole budget runs alone. Default
-    /// 64 MiB per worker.
+    /// waits for others to finish, and one larger than the whole budget runs alone. Decoded
+    /// working copies take their share from it ([`WorkingCopyConfig::memory_bytes`]). Default
+    /// [`DEFAULT_TRANSFORM_MEMORY_PER_WORKER`] per worker.
     pub transform_memory_bytes: u64,
     /// Deadline of one request (store reads, queueing and transform; not uploads), default 10 s.
     pub request_timeout: Duration,

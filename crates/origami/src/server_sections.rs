@@ -23,7 +23,7 @@ pub struct ServerSection {
     /// (default 64).
     pub max_queue: usize,
     /// Memory the transforms running at once may use together, estimated from each original's
-    /// header; others wait (default 0 = 64 MiB per worker).
+    /// header; others wait (default 0 = 128 MiB per worker, half of it for working copies).
     pub transform_memory_bytes: u64,
     /// Deadline of one request, in milliseconds (default 10000).
     pub request_timeout_ms: u64,

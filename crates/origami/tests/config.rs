@@ -70,7 +70,7 @@ fn server_sections() {
         assert_eq!(defaults.max_queue, 64);
         assert_eq!(
             defaults.transform_memory_bytes,
-            (64 << 20) * defaults.workers as u64
+            (128 << 20) * defaults.workers as u64
         );
         assert_eq!(defaults.request_timeout, Duration::from_secs(10));
         assert_eq!(defaults.cache_memory_bytes, 256 << 20);

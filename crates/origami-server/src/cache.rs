@@ -79,6 +79,7 @@ pub struct Stats {
     transforms: AtomicU64,
     lookups: AtomicU64,
     copies_made: AtomicU64,
+    remembered: AtomicU64,
     /// `origami_cache_total{outcome}`, by [`Outcome::index`]: looked up in the recorder once,
     /// not on every request (a registry lookup that hashes the labels).
     outcome_counters: [OnceLock<metrics::Counter>; 4],
@@ -108,6 +109,8 @@ pub struct StatsSnapshot {
     /// Working copies made by decoding an original (by a request or an upload), not read back
     /// from the store.
     pub working_copies_made: u64,
+    /// Hits answered through the hit memo, without the router (a subset of `hits`).
+    pub remembered: u64,
 }
 
 impl Stats {
@@ -122,12 +125,18 @@ impl Stats {
             transforms: load(&self.transforms),
             lookups: load(&self.lookups),
             working_copies_made: load(&self.copies_made),
+            remembered: load(&self.remembered),
         }
     }
 
     /// Counts one engine run.
     pub(crate) fn transformed(&self) {
         self.transforms.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts one hit answered through the hit memo.
+    pub(crate) fn remembered(&self) {
+        self.remembered.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Counts one working copy decoded from its original.
@@ -242,6 +251,15 @@ impl ResultCache {
     /// outcome.
     pub(crate) async fn peek(&self, hash: &ContentHash, key: &str) -> Option<Cached> {
         self.live(hash, key).await
+    }
+
+    /// The entry at `key` (an entry of the original `hash`) when it is in memory, counted as a
+    /// hit; `None` otherwise, counting nothing (the caller goes on to [`ResultCache::get_or_make`],
+    /// which counts what happens there).
+    pub(crate) async fn hit(&self, hash: &ContentHash, key: &str) -> Option<Cached> {
+        let found = self.live(hash, key).await?;
+        self.stats.count(Outcome::Hit);
+        Some(found)
     }
 
     /// Looks `key` (an entry of the original `hash`) up; on a miss builds and runs `make()` once for all concurrent callers of

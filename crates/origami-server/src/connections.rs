@@ -10,7 +10,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -19,6 +18,7 @@ use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 
 use crate::metrics as m;
+use crate::middleware::Front;
 use crate::parse_errors::ShapedErrors;
 
 /// How connections are held to account.
@@ -48,10 +48,11 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Serves `router` on `listener` under `limits` until `shutdown` completes.
+/// Serves `front` (the router behind it) on `listener` under `limits` until `shutdown`
+/// completes.
 pub(crate) async fn serve(
     listener: TcpListener,
-    router: Router,
+    front: Front,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -87,7 +88,7 @@ pub(crate) async fn serve(
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(limits.send_timeout));
         let stream = TokioIo::new(ShapedErrors::new(Box::pin(stream)));
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(front.clone());
         let connection = graceful.watch(builder.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {

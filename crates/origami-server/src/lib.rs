@@ -59,6 +59,7 @@ mod config;
 mod connections;
 mod cors;
 mod error;
+mod hit_memo;
 pub mod metrics;
 mod middleware;
 mod original_sends;
@@ -82,7 +83,6 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use access_info::AccessInfo;
 pub use api_error::ApiError;
@@ -105,10 +105,11 @@ pub use routes::IMMUTABLE;
 pub use state::AppState;
 pub use working_copies::WorkingCopyConfig;
 
-/// The application: every route with its middleware (request ids, panic catching, the
-/// per-request deadline, the access log and HTTP metrics).
+/// The application's routes, each behind a panic catcher (a panic is a 500, never a dropped
+/// connection); what every request passes through before routing (request ids, the hit memo,
+/// the deadline, the access log and HTTP metrics) is [`middleware::Front`], which [`serve`]
+/// puts in front of it.
 pub fn router(state: AppState) -> Router {
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     // The public reads, which scripts of other origins may be allowed to read (CORS).
     let reads = Router::new()
         .route("/original/{file}", get(routes::original))
@@ -131,21 +132,11 @@ pub fn router(state: AppState) -> Router {
         .route("/originals/{hash}", delete(routes::delete_original))
         .merge(reads)
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.config().request_timeout,
-            middleware::deadline,
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse as _;
             tracing::error!("a handler panicked");
             ApiError::internal("internal error").into_response()
         }))
-        .layer(axum::middleware::from_fn_with_state(
-            state.http_metrics(),
-            middleware::access_log,
-        ))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
 }
 
@@ -182,7 +173,8 @@ where
         shutdown.await;
         draining.set_phase(Phase::Draining);
     };
-    connections::serve(listener, router(state), limits, shutdown).await;
+    let front = middleware::Front::new(router(state.clone()), state);
+    connections::serve(listener, front, limits, shutdown).await;
     checks.abort();
     if let Some(upkeep) = upkeep {
         upkeep.abort();

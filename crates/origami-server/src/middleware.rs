@@ -1,17 +1,26 @@
-//! Cross-cutting middleware, each with the narrow state it needs: the per-request deadline
-//! (a duration) and the access log + HTTP metrics (the metric handles).
+//! [`Front`]: what every request passes through before and after the router (request ids, the
+//! hit memo, the deadline, the access log and HTTP metrics), and the route labels of the
+//! metrics.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{header, Method};
-use axum::middleware::Next;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::Service;
 
 use crate::access_info::AccessInfo;
 use crate::api_error::ApiError;
 use crate::metrics::HttpMetrics;
+use crate::routes;
+use crate::state::AppState;
 
 /// The `route` label of a path: a small fixed set, so metrics stay bounded.
 pub fn route_label(method: &Method, path: &str) -> &'static str {
@@ -50,79 +59,153 @@ fn logged_path(path: &str) -> String {
     format!("{}...", &path[..end])
 }
 
-/// Cancels a request (other than an upload) that runs past `timeout`
-/// ([`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout)): 503 +
-/// `Retry-After`.
-pub(crate) async fn deadline(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.method() == Method::POST {
-        return next.run(request).await;
+/// The header carrying a request's id: the client's when it sent one, else a new UUID v4.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A new request id: a UUID v4 (`uuid`'s `fast-rng`: a thread-local CSPRNG, not a syscall).
+fn new_request_id() -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// What every request passes through, around the router, in one service: its request id
+/// (`x-request-id`, the client's or a new one, echoed in the answer), the hit memo
+/// ([`routes::remembered`]: a rendition URL answered before goes to the result cache without
+/// routing), the deadline of every request but uploads
+/// ([`ServerConfig::request_timeout`](crate::ServerConfig::request_timeout): 503 +
+/// `Retry-After` past it), and the access log with the HTTP metrics.
+///
+/// One hand-written service rather than tower-http's request-id layers and two
+/// `axum::middleware::from_fn`s: axum applies layers to each route after routing, each cloning
+/// a boxed service and boxing a future per request, which the hit memo exists to skip.
+#[derive(Clone)]
+pub(crate) struct Front {
+    router: Router,
+    state: AppState,
+    timeout: Duration,
+    metrics: Arc<HttpMetrics>,
+}
+
+impl Front {
+    /// `router` behind the front, with `state`'s configuration, memo and metrics.
+    pub(crate) fn new(router: Router, state: AppState) -> Self {
+        Self {
+            router,
+            timeout: state.config().request_timeout,
+            metrics: state.http_metrics(),
+            state,
+        }
     }
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(?timeout, "request deadline exceeded");
-            ApiError::timeout().into_response()
+
+    /// The answer: remembered, or routed (within the deadline unless it is an upload).
+    async fn respond(&self, request: Request) -> Response {
+        let remembered = routes::remembered(
+            &self.state,
+            request.method(),
+            request.uri(),
+            request.headers(),
+        );
+        if let Some(response) = remembered.await {
+            return response;
+        }
+        let upload = request.method() == Method::POST;
+        let mut router = self.router.clone();
+        let routed = router.call(request);
+        if upload {
+            return routed.await.unwrap_or_else(|never| match never {});
+        }
+        match tokio::time::timeout(self.timeout, routed).await {
+            Ok(response) => response.unwrap_or_else(|never| match never {}),
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "request deadline exceeded");
+                ApiError::timeout().into_response()
+            }
         }
     }
 }
 
-/// Writes one access-log line per request (status, route, bytes, region, cache outcome,
-/// duration) and records `origami_http_requests_total` / `origami_http_request_seconds`.
-pub(crate) async fn access_log(
-    State(metrics): State<Arc<HttpMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let route = route_label(request.method(), request.uri().path());
-    // The line's fields are copied only when it will be written: with the access log filtered
-    // out (`RUST_LOG=warn`) a cache hit pays for the metrics alone.
-    let line = tracing::enabled!(target: "origami::access", tracing::Level::INFO).then(|| {
-        let request_id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .unwrap_or_default();
-        (
-            request.method().clone(),
-            logged_path(request.uri().path()),
-            request_id,
-        )
-    });
-    let response = next.run(request).await;
-    let elapsed = start.elapsed();
-    let status = response.status();
-    metrics.record(route, status, elapsed);
-    if let Some((method, path, request_id)) = line {
-        let bytes = response
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let info = response.extensions().get::<AccessInfo>();
-        let region = info.and_then(|i| i.region.as_deref()).unwrap_or("-");
-        let cache = info.and_then(|i| i.cache).unwrap_or("-");
-        tracing::info!(
-            target: "origami::access",
-            %method,
-            path = %path,
-            status = status.as_u16(),
-            route,
-            bytes,
-            region,
-            cache,
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            request_id = %request_id,
-            "request"
-        );
+impl<B> Service<axum::http::Request<B>> for Front
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
-    response
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let start = Instant::now();
+        let mut request = request.map(Body::new);
+        let request_id = match request.headers().get(&X_REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = new_request_id();
+                request
+                    .headers_mut()
+                    .insert(X_REQUEST_ID.clone(), id.clone());
+                id
+            }
+        };
+        let route = route_label(request.method(), request.uri().path());
+        // The line's fields are copied only when it will be written: with the access log
+        // filtered out (`RUST_LOG=warn`) a cache hit pays for the metrics alone.
+        let line = tracing::enabled!(target: "origami::access", tracing::Level::INFO)
+            .then(|| (request.method().clone(), logged_path(request.uri().path())));
+        let front = self.clone();
+        Box::pin(async move {
+            let mut response = front.respond(request).await;
+            let elapsed = start.elapsed();
+            let status = response.status();
+            front.metrics.record(route, status, elapsed);
+            if let Some((method, path)) = line {
+                log_access(&method, &path, &response, route, elapsed, &request_id);
+            }
+            if !response.headers().contains_key(&X_REQUEST_ID) {
+                response
+                    .headers_mut()
+                    .insert(X_REQUEST_ID.clone(), request_id);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// Writes one access-log line: status, route, bytes, region, cache outcome, duration.
+fn log_access(
+    method: &Method,
+    path: &str,
+    response: &Response,
+    route: &'static str,
+    elapsed: Duration,
+    request_id: &HeaderValue,
+) {
+    let bytes = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let info = response.extensions().get::<AccessInfo>();
+    let region = info.and_then(|i| i.region.as_deref()).unwrap_or("-");
+    let cache = info.and_then(|i| i.cache).unwrap_or("-");
+    tracing::info!(
+        target: "origami::access",
+        %method,
+        path = %path,
+        status = response.status().as_u16(),
+        route,
+        bytes,
+        region,
+        cache,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = request_id.to_str().unwrap_or("-"),
+        "request"
+    );
 }
 
 #[cfg(test)]

@@ -86,6 +86,12 @@ impl Renderer {
 
     /// A rendition: memory cache, then (with `persist_derivatives`) the store's derived space,
     /// then a transform on the CPU pool, coalesced across identical requests.
+    /// The rendition at result-cache key `key` (of the original `hash`) when it is in memory
+    /// (a hit, counted), without making anything.
+    pub(crate) async fn cached_rendition(&self, hash: &ContentHash, key: &str) -> Option<Cached> {
+        self.cache.hit(hash, key).await
+    }
+
     pub(crate) async fn rendition(
         &self,
         rendition: &Rendition,

@@ -11,6 +11,8 @@ use origami_store::{ContentHash, Store};
 use crate::api_error::ApiError;
 use crate::cache::{Cached, Outcome, ResultCache, Stats, StatsSnapshot};
 use crate::config::ServerConfig;
+use crate::cors::CorsOrigins;
+use crate::hit_memo::{HitMemo, Resolved};
 use crate::metrics::{self as m, HttpMetrics};
 use crate::original_sends::OriginalSends;
 use crate::originals::{OriginalInfo, Originals};
@@ -39,6 +41,9 @@ struct Inner {
     http_metrics: Arc<HttpMetrics>,
     prometheus: Option<PrometheusHandle>,
     phase: AtomicU8,
+    /// Off when CORS is on: the CORS layer shapes every read answer by its `Origin`, which the
+    /// memo's answers would skip.
+    hit_memo: Option<HitMemo>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -102,6 +107,8 @@ impl AppState {
             &config,
         );
         let original_sends = OriginalSends::new(config.max_original_bytes_in_flight);
+        let hit_memo = (config.cors == CorsOrigins::None)
+            .then(|| HitMemo::new(config.cache_memory_bytes / HitMemo::SHARE));
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -115,6 +122,7 @@ impl AppState {
                 http_metrics: Arc::new(HttpMetrics::new()),
                 prometheus,
                 phase: AtomicU8::new(Phase::Starting as u8),
+                hit_memo,
             }),
         })
     }
@@ -172,6 +180,30 @@ impl AppState {
     /// `None`.
     pub(crate) async fn known_original_size(&self, hash: &ContentHash) -> Option<u64> {
         self.inner.originals.known_size(hash).await
+    }
+
+    /// What `path` resolved to when the router last answered it (see [`HitMemo`]).
+    pub(crate) fn resolved_path(&self, path: &str) -> Option<Arc<Resolved>> {
+        self.inner.hit_memo.as_ref()?.get(path)
+    }
+
+    /// Remembers what `path` resolved to (see [`HitMemo::remember`]).
+    pub(crate) fn remember_path(&self, path: &str, rendition: &Rendition, etag: &str) {
+        if let Some(memo) = &self.inner.hit_memo {
+            memo.remember(path, *rendition.hash(), rendition.key(), etag);
+        }
+    }
+
+    /// The rendition at result-cache key `key` (of `hash`) when it is in memory: a hit, counted
+    /// (as one answered through the hit memo too).
+    pub(crate) async fn remembered_rendition(
+        &self,
+        hash: &ContentHash,
+        key: &str,
+    ) -> Option<Cached> {
+        let found = self.inner.renderer.cached_rendition(hash, key).await?;
+        self.inner.stats.remembered();
+        Some(found)
     }
 
     /// The configuration.

@@ -1121,6 +1121,112 @@ async fn entries_over_an_eighth_of_the_cache_are_served_but_not_kept() {
     assert!(evicted > 0.0, "{text}");
 }
 
+/// A rendition URL answered once is answered again through the hit memo, without the router:
+/// with the same bytes and headers, the same conditional answers, and never after a takedown.
+#[tokio::test]
+async fn remembered_urls_answer_as_the_router_does() {
+    let (store, _dirs) = local_store(&["memo"]);
+    let hash = put_fixture(&store, "baseline.jpg").await;
+    let token = "memo-token";
+    let config = ServerConfig {
+        upload_token: Some(token.to_owned()),
+        ..ServerConfig::default()
+    };
+    let server = spawn_server(config, store).await;
+    let http = client();
+    let url = server.url(&format!("/thumb/64/48/{hash}.jpg"));
+    let made = http.get(&url).send().await.unwrap();
+    assert_eq!(made.status(), StatusCode::OK);
+    let made_id = header(&made, "x-request-id").unwrap().to_owned();
+    let made_etag = header(&made, "etag").unwrap().to_owned();
+    let made_body = made.bytes().await.unwrap();
+    assert_eq!(server.state.stats().remembered, 0);
+
+    // The routed hit, then the remembered one: the same answer.
+    let mut hits = Vec::new();
+    for _ in 0..3 {
+        hits.push(http.get(&url).send().await.unwrap());
+    }
+    assert!(
+        server.state.stats().remembered >= 2,
+        "{:?}",
+        server.state.stats()
+    );
+    let mut ids = vec![made_id];
+    for hit in hits {
+        assert_eq!(hit.status(), StatusCode::OK);
+        for (name, value) in [
+            ("content-type", Some("image/jpeg")),
+            ("cache-control", Some(IMMUTABLE)),
+            ("x-origami-region", Some("cache")),
+            ("etag", Some(made_etag.as_str())),
+            ("vary", None),
+        ] {
+            assert_eq!(header(&hit, name), value, "{name}");
+        }
+        let len: usize = header(&hit, "content-length").unwrap().parse().unwrap();
+        ids.push(header(&hit, "x-request-id").unwrap().to_owned());
+        let body = hit.bytes().await.unwrap();
+        assert_eq!((len, &body), (made_body.len(), &made_body));
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "every request gets its own id: {ids:?}");
+    let given = http
+        .get(&url)
+        .header("x-request-id", "from-the-cdn")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&given, "x-request-id"), Some("from-the-cdn"));
+
+    // HEAD: the headers without the body.
+    let head = http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(
+        header(&head, "content-length"),
+        Some(made_body.len().to_string().as_str())
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    // Conditional requests: 304 for the ETag and for `*`, 200 for another tag.
+    for (tag, status) in [
+        (made_etag.as_str(), StatusCode::NOT_MODIFIED),
+        ("*", StatusCode::NOT_MODIFIED),
+        ("\"another\"", StatusCode::OK),
+    ] {
+        let response = http
+            .get(&url)
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{tag}");
+        assert_eq!(header(&response, "etag"), Some(made_etag.as_str()), "{tag}");
+    }
+    // The path is the whole key: a query is still refused.
+    let query = http.get(format!("{url}?w=1")).send().await.unwrap();
+    assert_error(query, 400, "bad_path").await;
+
+    // Taken down: the remembered URL answers what every other URL of the original does.
+    let deleted = http
+        .delete(server.url(&format!("/originals/{hash}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let remembered_before = server.state.stats().remembered;
+    for path in [
+        format!("/thumb/64/48/{hash}.jpg"),
+        format!("/thumb/65/48/{hash}.jpg"),
+    ] {
+        let response = http.get(server.url(&path)).send().await.unwrap();
+        assert_error(response, 404, "deleted").await;
+    }
+    assert_eq!(server.state.stats().remembered, remembered_before);
+}
+
 #[tokio::test]
 async fn cors_is_off_by_default_and_covers_reads_but_never_uploads() {
     let (store, _dirs) = local_store(&["cors"]);
@@ -1165,6 +1271,17 @@ async fn cors_is_off_by_default_and_covers_reads_but_never_uploads() {
             "{path}"
         );
     }
+    // Asked again (a cache hit): still shaped by its Origin.
+    let again = http
+        .get(server.url(&thumb))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&again, "access-control-allow-origin"),
+        Some("https://app.example")
+    );
     let other = http
         .get(server.url(&thumb))
         .header("origin", "https://evil.example")

@@ -63,7 +63,40 @@ pub(crate) async fn transform(
         return Ok(not_modified(&etag, negotiated));
     }
     let found = state.rendition(&rendition).await?;
+    if !negotiated {
+        state.remember_path(uri.path(), &rendition, &etag);
+    }
     Ok(answer(&method, &headers, found, &etag, negotiated))
+}
+
+/// `GET|HEAD` of a rendition URL the router answered before, answered again from the result
+/// cache without routing or parsing it (see [`HitMemo`](crate::hit_memo::HitMemo)): the same
+/// `304`s and the same success as [`transform`] gives for a cache hit. `None` (not remembered,
+/// not in the cache any more, taken down, another method, a query) sends the request through
+/// the router.
+pub(crate) async fn remembered(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    if (method != Method::GET && method != Method::HEAD) || uri.query().is_some() {
+        return None;
+    }
+    let resolved = state.resolved_path(uri.path())?;
+    if etag_matches(headers, &resolved.etag) {
+        return Some(not_modified(&resolved.etag, false));
+    }
+    let cached = state
+        .remembered_rendition(&resolved.hash, &resolved.key)
+        .await?;
+    Some(answer(
+        method,
+        headers,
+        (cached, Outcome::Hit),
+        &resolved.etag,
+        false,
+    ))
 }
 
 /// What every read but a transform checks first: one URL per resource, and the signing policy.

@@ -9,7 +9,7 @@ mod takedown;
 mod upload;
 
 pub(crate) use health::{healthz, metrics, readyz};
-pub(crate) use images::{info, original, thumbhash, transform};
+pub(crate) use images::{info, original, remembered, thumbhash, transform};
 pub use respond::IMMUTABLE;
 pub(crate) use takedown::delete_original;
 pub(crate) use upload::upload;

@@ -5,8 +5,11 @@
 //! table compares shrink-on-load keeping 2x the needed size (the default) with 1x (sharp's
 //! `fastShrinkOnLoad`): scores and milliseconds per thumbnail.
 //!
+//! A third table (`-- --refinement` alone) compares a progressive JPEG's 1/4-scale decode with
+//! and without its AC refinement scans ([`Refinement`]) at three thumbnail sizes.
+//!
 //! Run: `cargo run --release -p origami-benches --features quality --bin quality`
-//! (`-- --oversampling` for the second table alone)
+//! (`-- --oversampling` or `-- --refinement` for that table alone)
 
 use std::process::Command;
 use std::time::Instant;
@@ -14,7 +17,7 @@ use std::time::Instant;
 use origami_benches::ssim::score;
 use origami_engine::{
     decode, transform_with_options, Bitmap, ImageFormat, Limits, Oversampling, Pipeline,
-    TransformOptions, Transformed,
+    Refinement, TransformOptions, Transformed,
 };
 
 fn thumb(bytes: &[u8], format: ImageFormat, shrink_on_load: bool) -> Bitmap {
@@ -26,9 +29,67 @@ fn thumb(bytes: &[u8], format: ImageFormat, shrink_on_load: bool) -> Bitmap {
 }
 
 fn made(bytes: &[u8], format: ImageFormat, options: TransformOptions) -> Transformed {
-    let pipeline: Pipeline = "thumb/400/300/q/80".parse().expect("pipeline");
+    made_by("thumb/400/300/q/80", bytes, format, options)
+}
+
+fn made_by(
+    spec: &str,
+    bytes: &[u8],
+    format: ImageFormat,
+    options: TransformOptions,
+) -> Transformed {
+    let pipeline: Pipeline = spec.parse().expect("pipeline");
     transform_with_options(bytes, &pipeline, format, &Limits::default(), options)
         .expect("transform")
+}
+
+/// A progressive JPEG's decode with every scan against one without its AC refinement scans
+/// (which only a 1/4-scale decode leaves out): SSIMULACRA2 of each JPEG q80 thumbnail against
+/// the full-decode lossless reference, and milliseconds per thumbnail (median of 7).
+fn refinement(photos: &[origami_benches::Photo]) {
+    println!();
+    println!("| photo | thumbnail | exact JPEG q80 | coarse JPEG q80 | exact ms | coarse ms |");
+    println!("|---|---|---|---|---|---|");
+    let with = |refinement| TransformOptions {
+        refinement,
+        ..TransformOptions::default()
+    };
+    for photo in photos {
+        let info = origami_engine::probe(&photo.bytes).expect("probe");
+        if !info.progressive {
+            continue;
+        }
+        for size in ["200/150", "400/300", "800/600"] {
+            let spec = format!("thumb/{size}/q/80");
+            let lossless = format!("thumb/{size}");
+            let bitmap = |spec: &str, format, options| {
+                let made = made_by(spec, &photo.bytes, format, options);
+                decode(&made.bytes, &Limits::default()).expect("decode output")
+            };
+            let reference = bitmap(
+                &lossless,
+                ImageFormat::Png,
+                TransformOptions::shrink_on_load(false),
+            );
+            let mut row = vec![photo.name.clone(), size.replace('/', "x")];
+            for r in [Refinement::Exact, Refinement::CoarseAtQuarter] {
+                let scored = score(&reference, &bitmap(&spec, ImageFormat::Jpeg, with(r)));
+                row.push(format!("{scored:.2}"));
+            }
+            for r in [Refinement::Exact, Refinement::CoarseAtQuarter] {
+                let mut runs: Vec<f64> = (0..7)
+                    .map(|_| {
+                        let start = Instant::now();
+                        made_by(&spec, &photo.bytes, ImageFormat::Jpeg, with(r));
+                        start.elapsed().as_secs_f64() * 1000.0
+                    })
+                    .collect();
+                runs.sort_by(f64::total_cmp);
+                row.push(format!("{:.1}", runs[3]));
+            }
+            println!("| {} |", row.join(" | "));
+        }
+    }
 }
 
 fn thumb_with(bytes: &[u8], format: ImageFormat, options: TransformOptions) -> Bitmap {
@@ -55,8 +116,8 @@ fn oversampling(photos: &[origami_benches::Photo]) {
     println!("| photo | 2x lossless | 1x lossless | 2x JPEG q80 | 1x JPEG q80 | 2x ms | 1x ms |");
     println!("|---|---|---|---|---|---|---|");
     let with = |oversampling| TransformOptions {
-        shrink_on_load: true,
         oversampling,
+        ..TransformOptions::default()
     };
     for photo in photos {
         let reference = thumb(&photo.bytes, ImageFormat::Png, false);
@@ -98,6 +159,10 @@ fn vips_thumb(path: &std::path::Path, lossless: bool) -> Option<Bitmap> {
 
 fn main() {
     let photos = origami_benches::photos();
+    if std::env::args().any(|a| a == "--refinement") {
+        refinement(&photos);
+        return;
+    }
     if std::env::args().any(|a| a == "--oversampling") {
         oversampling(&photos);
         return;

@@ -1,4 +1,5 @@
-//! A progressive JPEG without the AC scans a decode at 1/8 scale does not read.
+//! A progressive JPEG without the scans a reduced decode does not read (1/8 scale, exactly) or
+//! barely needs (1/4 scale, measured).
 //!
 //! At 1/8 scale libjpeg's inverse DCT of a component at full sampling is 1x1: each 8x8 block
 //! becomes one pixel, its DC coefficient. (A subsampled component, the chroma of a 4:2:0 file,
@@ -9,6 +10,10 @@
 //! components gives the same pixels for a fraction of the entropy decoding, once libjpeg's
 //! block smoothing is kept from guessing the missing coefficients (see `dc_quantisers_only`).
 //! Segments are copied, not re-encoded.
+//!
+//! At 1/4 scale every AC coefficient a 2x2 transform reads may be in any AC scan, so no scan
+//! can be left out exactly; [`without_ac_refinement`] leaves out the refinement scans, an
+//! approximation measured before it was taken (see `decode::Refinement`).
 
 /// What the frame header says of one component.
 #[derive(Clone, Copy)]
@@ -20,17 +25,37 @@ struct Component {
     table: u8,
 }
 
-/// `bytes`, a progressive JPEG, without the AC scans of its components at full sampling.
-/// `None` when the file does not end in EOI, has no such scan to leave out, or is not laid out
-/// as markers and scans: the caller then decodes the file as it is.
-pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
+/// What a scan header (SOS) says.
+struct Scan<'a> {
+    /// The components it codes (their ids).
+    components: &'a [u8],
+    /// Spectral selection start: 0 for a DC scan.
+    spectral_start: u8,
+    /// Successive approximation, high bit position: 0 for a first scan, else a refinement.
+    approximation_high: u8,
+}
+
+/// A progressive JPEG copied without the scans `leave_out` picks, segment by segment.
+struct Rebuilt {
+    /// The copy.
+    bytes: Vec<u8>,
+    /// The frame's components.
+    components: Vec<Component>,
+    /// Where each DQT segment is in the copy (start, length).
+    tables: Vec<(usize, usize)>,
+}
+
+/// Copies `bytes`, a progressive JPEG (SOF2), without the scans `leave_out` picks (it is given
+/// each scan and the frame's components). `None` when the file is not progressive Huffman,
+/// does not end in EOI, has no scan to leave out, or is not laid out as markers and scans.
+fn rebuild(bytes: &[u8], leave_out: impl Fn(&Scan<'_>, &[Component]) -> bool) -> Option<Rebuilt> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
-    let mut out = Vec::with_capacity(bytes.len() / 4);
+    let mut out = Vec::with_capacity(bytes.len() / 2);
     out.extend_from_slice(&bytes[..2]);
-    let mut components: Vec<Component> = Vec::new();
-    // Quantisation tables are written after the frame header is known (they may come first).
+    let mut components: Option<Vec<Component>> = None;
+    // Quantisation tables may come before the frame header: where they are is kept.
     let mut tables: Vec<(usize, usize)> = Vec::new();
     let mut pos = 2;
     let mut left_out = 0;
@@ -68,7 +93,7 @@ pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
         let segment = bytes.get(pos..segment_end)?;
         match marker {
             // SOF2 (progressive, Huffman): the components and their sampling.
-            0xC2 => components = frame_components(segment)?,
+            0xC2 => components = Some(frame_components(segment)?),
             0xDB => tables.push((out.len(), segment.len())),
             _ => {}
         }
@@ -79,12 +104,19 @@ pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         // SOS: length, component count, two bytes per component, then Ss, Se, Ah/Al; the
         // entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or a RSTn.
+        // A scan before a progressive Huffman frame header: not a file to rebuild.
+        let frame = components.as_deref()?;
         let count = usize::from(*segment.get(4)?);
-        let spectral_start = *segment.get(5 + 2 * count)?;
+        let ids: Vec<u8> = (0..count)
+            .map(|i| segment.get(5 + 2 * i).copied())
+            .collect::<Option<_>>()?;
+        let scan = Scan {
+            components: &ids,
+            spectral_start: *segment.get(5 + 2 * count)?,
+            approximation_high: *segment.get(7 + 2 * count)? >> 4,
+        };
         let data_end = entropy_end(bytes, segment_end)?;
-        let dc_only_component =
-            count == 1 && components.iter().any(|c| c.id == segment[5] && c.dc_only);
-        if spectral_start != 0 && dc_only_component {
+        if leave_out(&scan, frame) {
             left_out += 1;
         } else {
             out.extend_from_slice(&bytes[pos..data_end]);
@@ -94,6 +126,26 @@ pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
     if left_out == 0 {
         return None;
     }
+    Some(Rebuilt {
+        bytes: out,
+        components: components?,
+        tables,
+    })
+}
+
+/// `bytes`, a progressive JPEG, without the AC scans of its components at full sampling.
+/// `None` when the file does not end in EOI, has no such scan to leave out, or is not laid out
+/// as markers and scans: the caller then decodes the file as it is.
+pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
+    let rebuilt = rebuild(bytes, |scan, frame| {
+        scan.spectral_start != 0
+            && matches!(scan.components, [id] if frame.iter().any(|c| c.id == *id && c.dc_only))
+    })?;
+    let Rebuilt {
+        mut bytes,
+        components,
+        tables,
+    } = rebuilt;
     // Only tables that no AC-decoded component uses lose their AC quantisers.
     let ac_tables: Vec<u8> = components
         .iter()
@@ -109,9 +161,22 @@ pub(crate) fn dc_scans_only(bytes: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     for (at, len) in tables {
-        dc_quantisers_only(out.get_mut(at..at + len)?, &ac_tables)?;
+        dc_quantisers_only(bytes.get_mut(at..at + len)?, &ac_tables)?;
     }
-    Some(out)
+    Some(bytes)
+}
+
+/// `bytes`, a progressive JPEG, without its AC refinement scans (the later bits of AC
+/// coefficients whose first bits an earlier scan gave): not the same pixels, but at 1/4 scale,
+/// for an output at most half the decoded size, within 0.2 SSIMULACRA2 point of the whole
+/// file on the benchmark photos (see `decode::Refinement`). The refinement scans are most of a
+/// progressive file's bytes and of its entropy decoding (libjpeg-turbo's `decode_mcu_AC_refine`).
+/// `None` as for [`dc_scans_only`].
+pub(crate) fn without_ac_refinement(bytes: &[u8]) -> Option<Vec<u8>> {
+    let rebuilt = rebuild(bytes, |scan, _| {
+        scan.spectral_start != 0 && scan.approximation_high != 0
+    })?;
+    Some(rebuilt.bytes)
 }
 
 /// The components of an SOF segment (marker included), each marked `dc_only` when libjpeg

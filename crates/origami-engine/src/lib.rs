@@ -71,6 +71,7 @@ mod working_copy;
 pub use apply::Transformed;
 pub use bitmap::{Bitmap, Channels};
 pub use cost::Cost;
+pub use decode::Refinement;
 pub use error::{EngineError, Result};
 pub use format::ImageFormat;
 pub use header::ImageInfo;
@@ -82,7 +83,7 @@ pub use working_copy::{WorkingCopy, WorkingCopyCodec};
 
 /// Version of the engine's output for given inputs. It is part of every derivative's ETag and
 /// cache key: bump it whenever a change alters output bytes.
-pub const ENGINE_VERSION: u32 = 3;
+pub const ENGINE_VERSION: u32 = 4;
 
 /// Reads an image's header: format, size, orientation, alpha. Decodes no pixels, so it is cheap
 /// even for a decompression bomb (limits are not applied; see [`check_limits`]).

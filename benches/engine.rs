@@ -1,6 +1,7 @@
 //! Engine throughput on real photographs (fetch them with `scripts/fetch-photos.sh`):
 //! decode + thumb(400,300) + encode per output format, with and without shrink-on-load,
-//! blur, derivatives made through a working copy against the direct path, probe, and the
+//! blur, derivatives made through a working copy against the direct path, the decoders'
+//! shortcuts against the paths without them (`decode-paths`), probe, and the
 //! decoders of every input format on one ~12 MP sample each (`decode-formats`, from
 //! `benches/format-samples.sh`).
 //! Criterion's time per iteration is seconds per image (so images/s is its
@@ -10,8 +11,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use origami_engine::{
-    probe, transform_with_options, ImageFormat, Limits, Pipeline, TransformOptions, WorkingCopy,
-    WorkingCopyCodec,
+    probe, transform_with_options, ImageFormat, Limits, Pipeline, Refinement, TransformOptions,
+    WorkingCopy, WorkingCopyCodec,
 };
 
 fn pipeline(s: &str) -> Pipeline {
@@ -67,6 +68,7 @@ fn engine(c: &mut Criterion) {
         group.finish();
     }
     working_copies(c, &photos, &limits);
+    decode_paths(c, &photos, &limits);
     decode_formats(c, &limits);
     if let Some(photo) = photos.first() {
         c.bench_function("probe", |b| b.iter(|| probe(&photo.bytes).expect("probe")));
@@ -115,6 +117,57 @@ fn working_copies(c: &mut Criterion, photos: &[origami_benches::Photo], limits: 
         group.bench_function("read-stored-copy", |b| {
             b.iter(|| WorkingCopy::from_bytes(&stored, 2048, limits).expect("read back"))
         });
+        group.finish();
+    }
+}
+
+/// The shortcuts of the decoders, each against the path without it: a progressive JPEG at 1/8
+/// with every scan and with its DC scans alone (the same pixels), at 1/4 with every scan and
+/// without its AC refinement scans (the default), and the WebP sample decoded whole against
+/// through libwebp's rescaler. The quality of each: `quality -- --refinement` (SSIMULACRA2).
+fn decode_paths(c: &mut Criterion, photos: &[origami_benches::Photo], limits: &Limits) {
+    let run = |bytes: &[u8], ops: &Pipeline, options: TransformOptions| {
+        transform_with_options(bytes, ops, ImageFormat::Jpeg, limits, options).expect("transform")
+    };
+    for photo in photos {
+        let info = probe(&photo.bytes).expect("photo probes");
+        if !info.progressive {
+            continue;
+        }
+        let mut group = c.benchmark_group(format!("decode-paths/{}", photo.name));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(info.pixels()));
+        let cases = [
+            ("thumb/200/150", "every-scan", Refinement::EveryScan),
+            ("thumb/200/150", "exact", Refinement::Exact),
+            ("thumb/400/300", "every-scan", Refinement::EveryScan),
+            ("thumb/400/300", "coarse", Refinement::CoarseAtQuarter),
+        ];
+        for (ops, label, refinement) in cases {
+            let ops_pipeline = pipeline(ops);
+            let options = TransformOptions {
+                refinement,
+                ..TransformOptions::default()
+            };
+            group.bench_function(BenchmarkId::new(label, ops), |b| {
+                b.iter(|| run(&photo.bytes, &ops_pipeline, options))
+            });
+        }
+        group.finish();
+    }
+    let fit = pipeline("fit/400/300");
+    for sample in origami_benches::format_samples() {
+        if !sample.name.ends_with(".webp") {
+            continue;
+        }
+        let mut group = c.benchmark_group(format!("decode-paths/{}", sample.name));
+        group.sample_size(10);
+        for (label, shrink_on_load) in [("whole", false), ("rescaled", true)] {
+            let options = TransformOptions::shrink_on_load(shrink_on_load);
+            group.bench_function(BenchmarkId::new(label, "fit/400/300"), |b| {
+                b.iter(|| run(&sample.bytes, &fit, options))
+            });
+        }
         group.finish();
     }
 }

@@ -90,14 +90,17 @@ fn check_limits(bytes: &[u8], header: &Header, limits: &Limits) -> Result<()> {
 
 /// How much of a progressive JPEG's detail a decode reads ([`TransformOptions::refinement`](crate::TransformOptions::refinement)).
 ///
-/// Measured before it was chosen (`quality`'s `TRUNCATED_DIR` table in the README: SSIMULACRA2
+/// Measured before it was chosen (`quality -- --refinement`, table in the README: SSIMULACRA2
 /// of the JPEG q80 thumbnail against a full-decode reference, the three progressive benchmark
 /// photos): without the AC refinement scans, a 400x300 thumbnail (decoded at 1/4, at least 2x
 /// the output) scores 0.07-0.15 point lower and takes half the time; at 1/2 scale (800x600,
 /// 1280x960) it would lose up to 1.4 and 4.4 points, so only 1/4 takes the shortcut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refinement {
-    /// Every scan (1/8 scale still reads its DC scans alone: the same pixels).
+    /// Every scan at every scale, with no shortcut at all: the same pixels as [`Refinement::Exact`],
+    /// slower at 1/8. Exists for measuring the shortcuts.
+    EveryScan,
+    /// The exact pixels: every scan, but at 1/8 scale the DC scans alone, which give the same.
     Exact,
     /// At 1/4 scale, without the AC refinement scans (`jpeg_scans::without_ac_refinement`).
     /// Only for a caller that resizes the decode to at most half its size.
@@ -236,7 +239,7 @@ pub(crate) fn reads_part_of_the_scans(
         return false;
     }
     let scale = header_jpeg_scale(header, min_size);
-    scale == ScalingFactor::ONE_EIGHTH
+    (scale == ScalingFactor::ONE_EIGHTH && refinement != Refinement::EveryScan)
         || (scale == ScalingFactor::ONE_QUARTER && refinement == Refinement::CoarseAtQuarter)
 }
 
@@ -313,7 +316,10 @@ fn decode_jpeg(
     };
     // At 1/8 scale a progressive JPEG's AC scans are not read (see `jpeg_scans`): the same
     // pixels from its DC scans alone. Should that stream fail, the whole file is decoded.
-    if header.info.progressive && scale == ScalingFactor::ONE_EIGHTH {
+    if header.info.progressive
+        && scale == ScalingFactor::ONE_EIGHTH
+        && refinement != Refinement::EveryScan
+    {
         // The cost model weighs this as a baseline file's entropy decoding
         // (`reads_part_of_the_scans`).
         if let Some(dc_only) = crate::jpeg_scans::dc_scans_only(bytes) {
@@ -477,6 +483,39 @@ mod tests {
         compressor.compress_to_vec(image).expect("compress")
     }
 
+    /// Progressive JPEGs with libjpeg's scan script: the fixture, and the baseline fixture's
+    /// picture encoded by libjpeg-turbo in 4:2:0 and in grey.
+    fn progressive_samples() -> [(&'static str, Vec<u8>); 3] {
+        let limits = Limits::default();
+        let photo = decode(
+            &Source::new(fixture("baseline.jpg"), &limits).expect("source"),
+            None,
+            &limits,
+        )
+        .expect("decode");
+        [
+            ("progressive.jpg", fixture("progressive.jpg")),
+            ("libjpeg-turbo 4:2:0", progressive(&photo, false)),
+            ("libjpeg-turbo grey", progressive(&photo, true)),
+        ]
+    }
+
+    /// Runs a scan walk over every 7th truncation of the progressive fixture and 6 byte values
+    /// at every 5th offset: damaged files never make it panic, whatever it finds.
+    fn survives_damage(walk: fn(&[u8]) -> Option<Vec<u8>>) {
+        let bytes = fixture("progressive.jpg");
+        for cut in (0..bytes.len()).step_by(7) {
+            let _ = walk(&bytes[..cut]);
+        }
+        for at in (0..bytes.len()).step_by(5) {
+            for value in [0x00, 0xFF, 0xDA, 0xC2, 0xDB, 0x01] {
+                let mut damaged = bytes.clone();
+                damaged[at] = value;
+                let _ = walk(&damaged);
+            }
+        }
+    }
+
     /// Peak signal-to-noise ratio of `a` against `b` (same size and layout), in dB.
     fn psnr(a: &Bitmap, b: &Bitmap) -> f64 {
         assert_eq!((a.width(), a.height()), (b.width(), b.height()));
@@ -493,17 +532,7 @@ mod tests {
     #[test]
     fn a_progressive_jpeg_at_one_quarter_may_leave_out_its_ac_refinement_scans() {
         let limits = Limits::default();
-        let photo = decode(
-            &Source::new(fixture("baseline.jpg"), &limits).expect("source"),
-            None,
-            &limits,
-        )
-        .expect("decode");
-        for (name, bytes) in [
-            ("progressive.jpg", fixture("progressive.jpg")),
-            ("libjpeg-turbo 4:2:0", progressive(&photo, false)),
-            ("libjpeg-turbo grey", progressive(&photo, true)),
-        ] {
+        for (name, bytes) in progressive_samples() {
             let coarse = crate::jpeg_scans::without_ac_refinement(&bytes).expect("refinements");
             assert!(coarse.len() < bytes.len(), "{name}");
             let source = Source::new(bytes.clone(), &limits).expect("source");
@@ -534,18 +563,7 @@ mod tests {
                 );
             }
         }
-        // Damaged files: never a panic, whatever the walk finds.
-        let bytes = fixture("progressive.jpg");
-        for cut in (0..bytes.len()).step_by(7) {
-            let _ = crate::jpeg_scans::without_ac_refinement(&bytes[..cut]);
-        }
-        for at in (0..bytes.len()).step_by(5) {
-            for value in [0x00, 0xFF, 0xDA, 0xC2, 0xDB, 0x01] {
-                let mut damaged = bytes.clone();
-                damaged[at] = value;
-                let _ = crate::jpeg_scans::without_ac_refinement(&damaged);
-            }
-        }
+        survives_damage(crate::jpeg_scans::without_ac_refinement);
         // A baseline file has no refinement scan to leave out.
         assert!(crate::jpeg_scans::without_ac_refinement(&fixture("baseline.jpg")).is_none());
     }
@@ -553,17 +571,7 @@ mod tests {
     #[test]
     fn a_progressive_jpeg_at_one_eighth_is_the_same_from_its_dc_scans_alone() {
         let limits = Limits::default();
-        let photo = decode(
-            &Source::new(fixture("baseline.jpg"), &limits).expect("source"),
-            None,
-            &limits,
-        )
-        .expect("decode");
-        for (name, bytes) in [
-            ("progressive.jpg", fixture("progressive.jpg")),
-            ("libjpeg-turbo 4:2:0", progressive(&photo, false)),
-            ("libjpeg-turbo grey", progressive(&photo, true)),
-        ] {
+        for (name, bytes) in progressive_samples() {
             let header = probe::read_header(&bytes).expect("header");
             assert!(header.info.progressive, "{name}");
             let dc = crate::jpeg_scans::dc_scans_only(&bytes).expect("DC scans");
@@ -579,18 +587,7 @@ mod tests {
             assert_eq!((from_dc.width(), from_dc.height()), (40, 30), "{name}");
             assert_eq!(from_dc.data(), whole.data(), "{name}: the pixels differ");
         }
-        // Damaged files: never a panic, whatever the walk finds.
-        let bytes = fixture("progressive.jpg");
-        for cut in (0..bytes.len()).step_by(7) {
-            let _ = crate::jpeg_scans::dc_scans_only(&bytes[..cut]);
-        }
-        for at in (0..bytes.len()).step_by(5) {
-            for value in [0x00, 0xFF, 0xDA, 0xC2, 0xDB, 0x01] {
-                let mut damaged = bytes.clone();
-                damaged[at] = value;
-                let _ = crate::jpeg_scans::dc_scans_only(&damaged);
-            }
-        }
+        survives_damage(crate::jpeg_scans::dc_scans_only);
         // Not a JPEG laid out as scans, or cut before its end: no DC-only stream.
         let bytes = fixture("progressive.jpg");
         assert!(crate::jpeg_scans::dc_scans_only(&bytes[..bytes.len() - 100]).is_none());

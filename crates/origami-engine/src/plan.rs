@@ -157,9 +157,9 @@ pub fn plan_with_options<I: AsRef<[u8]>>(
         Oversampling::Once => (w.div_ceil(2), h.div_ceil(2)),
     })
     .filter(|_| options.shrink_on_load);
-    let refinement = match options.oversampling {
-        Oversampling::Twice => options.refinement,
-        Oversampling::Once => Refinement::Exact,
+    let refinement = match (options.oversampling, options.refinement) {
+        (Oversampling::Once, Refinement::CoarseAtQuarter) => Refinement::Exact,
+        (_, refinement) => refinement,
     };
     Ok(Plan {
         source,

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use origami_engine::Limits;
 
-use crate::connections::ConnectionLimits;
 use crate::cors::CorsOrigins;
 use crate::error::ServerError;
 use crate::working_copies::WorkingCopyConfig;
@@ -39,7 +38,9 @@ pub struct ServerConfig {
     pub transform_memory_bytes: u64,
     /// Deadline of one request (store reads, queueing and transform; not uploads), default 10 s.
     pub request_timeout: Duration,
-    /// Budget of the in-memory result cache, in bytes of cached bodies (default 256 MiB).
+    /// Budget of the in-memory result cache, in bytes of cached bodies (default 256 MiB). The
+    /// hit memo (paths answered before, with their cache keys and ETags) takes up to 1/64 of it
+    /// more; it is off when CORS is on.
     pub cache_memory_bytes: u64,
     /// Bytes of originals that `GET /original/` responses may hold at once while they are
     /// read and sent, however slowly clients read; more requests wait, within their deadline
@@ -205,6 +206,33 @@ impl FromStr for Size {
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+/// How connections are held to account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time a client has to send a request's whole header, counted from the connection's start
+    /// or the end of its previous response (so it is also the idle keep-alive timeout).
+    pub header_read_timeout: Duration,
+    /// Connections open at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Time a write to the client may wait without progress (the client reads nothing);
+    /// then the connection is closed, releasing what its response held.
+    pub send_timeout: Duration,
+    /// After shutdown begins, how long in-flight requests may take before their connections are
+    /// dropped.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            send_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+        }
     }
 }
 

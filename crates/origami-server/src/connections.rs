@@ -17,36 +17,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 
+use crate::config::ConnectionLimits;
 use crate::metrics as m;
 use crate::middleware::Front;
 use crate::parse_errors::ShapedErrors;
-
-/// How connections are held to account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
-    /// Time a client has to send a request's whole header, counted from the connection's start
-    /// or the end of its previous response (so it is also the idle keep-alive timeout).
-    pub header_read_timeout: Duration,
-    /// Connections open at once; one more is closed as soon as it is accepted.
-    pub max_connections: usize,
-    /// Time a write to the client may wait without progress (the client reads nothing);
-    /// then the connection is closed, releasing what its response held.
-    pub send_timeout: Duration,
-    /// After shutdown begins, how long in-flight requests may take before their connections are
-    /// dropped.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 4096,
-            send_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Serves `front` (the router behind it) on `listener` under `limits` until `shutdown`
 /// completes.

@@ -89,9 +89,9 @@ pub use api_error::ApiError;
 pub use cache::{Cached, Outcome, Stats, StatsSnapshot};
 pub use cdn_paths::cdn_paths;
 pub use config::{
-    ServerConfig, SigningKey, Size, TransformHook, DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
+    ConnectionLimits, ServerConfig, SigningKey, Size, TransformHook,
+    DEFAULT_TRANSFORM_MEMORY_PER_WORKER,
 };
-pub use connections::ConnectionLimits;
 pub use cors::CorsOrigins;
 pub use error::ServerError;
 pub use middleware::route_label;

@@ -76,7 +76,8 @@ pub(crate) fn millis(duration: Duration) -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSection {
-    /// Bytes of responses kept in memory (default 268435456 = 256 MiB).
+    /// Bytes of responses kept in memory (default 268435456 = 256 MiB); the memo of paths
+    /// answered before (their cache keys and ETags, no bodies) takes up to 1/64 of it more.
     pub memory_bytes: u64,
     /// Write derivatives to the store's derived space and read them from there before
     /// transforming (default: true with `[[store.s3]]` regions, false for the local store).

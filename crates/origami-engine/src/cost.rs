@@ -288,7 +288,7 @@ impl Cost {
     }
 
     /// Refuses a cost over [`Limits::max_cost`] for an output as `format` with
-    /// [`EngineError::TooLarge`] and a reason the client can act on; [`Plan::run`](crate::Plan::run)
+    /// [`EngineError::TooLarge`](crate::EngineError::TooLarge) and a reason the client can act on; [`Plan::run`](crate::Plan::run)
     /// does the same, this lets a server refuse before the request waits for a worker.
     pub fn check(self, format: ImageFormat, limits: &Limits) -> crate::Result<Cost> {
         if self.work_ms > limits.max_cost {

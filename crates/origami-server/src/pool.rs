@@ -41,7 +41,7 @@ pub enum PoolError {
 /// disconnect): the limit always reflects real CPU use. A caller that gives up while waiting
 /// leaves the queue without running anything.
 ///
-/// Expensive work (estimated at [`EXPENSIVE_WORK_MS`] or more) runs in a lane of its own: at
+/// Expensive work (estimated at `EXPENSIVE_WORK_MS` or more) runs in a lane of its own: at
 /// most half the workers (at least one) at once, waiting in a queue of its own, so that a burst
 /// of costly URLs queues behind itself instead of taking every worker and every queue place
 /// from ordinary requests (measured in `benches/abuse.sh`). Its memory comes from a budget of
@@ -245,8 +245,8 @@ impl Admission {
 
     /// Runs `work`, which needs about `memory` bytes and `work_ms` milliseconds of one core,
     /// once that much of the pool's memory budget is free (see
-    /// [`MemoryBudget`](crate::budget::MemoryBudget): work over the whole budget runs alone)
-    /// and a worker is. Work of [`EXPENSIVE_WORK_MS`] or more leaves the ordinary queue for the
+    /// `MemoryBudget`: work over the whole budget runs alone)
+    /// and a worker is. Work of `EXPENSIVE_WORK_MS` or more leaves the ordinary queue for the
     /// expensive lane (refused with [`PoolError::Saturated`] when that lane's queue is full).
     pub async fn run_weighted<T, F>(
         self,

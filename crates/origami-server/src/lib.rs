@@ -106,9 +106,9 @@ pub use state::AppState;
 pub use working_copies::WorkingCopyConfig;
 
 /// The application's routes, each behind a panic catcher (a panic is a 500, never a dropped
-/// connection); what every request passes through before routing (request ids, the hit memo,
-/// the deadline, the access log and HTTP metrics) is the front service (`middleware.rs`), which [`serve`]
-/// puts in front of it.
+/// connection). What every request passes through before routing (request ids, the hit memo,
+/// the deadline, the access log and HTTP metrics) is the front service of `middleware.rs`,
+/// which [`serve`] puts in front of it.
 pub fn router(state: AppState) -> Router {
     // The public reads, which scripts of other origins may be allowed to read (CORS).
     let reads = Router::new()

@@ -473,14 +473,9 @@ mod tests {
             turbojpeg::Subsamp::Sub2x2
         };
         compressor.set_subsamp(subsamp).expect("subsampling");
-        let image = turbojpeg::Image {
-            pixels: bitmap.data(),
-            width: bitmap.width() as usize,
-            pitch: bitmap.stride(),
-            height: bitmap.height() as usize,
-            format: PixelFormat::RGB,
-        };
-        compressor.compress_to_vec(image).expect("compress")
+        compressor
+            .compress_to_vec(crate::encode::rgb_image(bitmap))
+            .expect("compress")
     }
 
     /// Progressive JPEGs with libjpeg's scan script: the fixture, and the baseline fixture's

@@ -55,14 +55,18 @@ fn jpeg(bitmap: Bitmap, quality: u8) -> Result<Vec<u8>> {
     };
     compressor.set_subsamp(subsamp).map_err(err)?;
     compressor.set_optimize(true).map_err(err)?;
-    let image = turbojpeg::Image {
+    compressor.compress_to_vec(rgb_image(&bitmap)).map_err(err)
+}
+
+/// `bitmap`, 3-channel RGB, as the TurboJPEG compressor takes it.
+pub(crate) fn rgb_image(bitmap: &Bitmap) -> turbojpeg::Image<&[u8]> {
+    turbojpeg::Image {
         pixels: bitmap.data(),
         width: bitmap.width() as usize,
         pitch: bitmap.stride(),
         height: bitmap.height() as usize,
         format: PixelFormat::RGB,
-    };
-    compressor.compress_to_vec(image).map_err(err)
+    }
 }
 
 fn png(bitmap: &Bitmap) -> Result<Vec<u8>> {
